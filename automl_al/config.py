@@ -1,0 +1,237 @@
+"""Typed configuration: one YAML file drives every stage.
+
+Unknown keys are errors, and every error names the file and the dotted key, so a typo never
+silently falls back to a default. Precedence: defaults < YAML < CLI overrides (``key.sub=value``).
+
+Example:
+    >>> cfg = Config.model_validate({"data": {"source": "demo"}})
+    >>> cfg.model.arch
+    'Unet'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Task = Literal["segmentation", "classification"]
+
+
+class ConfigError(ValueError):
+    """A config file or value is invalid; the message names the file and key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DemoConfig(_Strict):
+    """Synthetic short-axis cardiac MRI look-alike (see ``automl_al.data.sources.demo``)."""
+
+    n_patients: int = Field(40, ge=4)
+    slices_per_patient: int = Field(6, ge=1)
+    size: int = Field(64, ge=16)
+
+
+class DataConfig(_Strict):
+    source: Literal["folder", "msd", "dicom", "classes", "demo"] = "demo"
+    path: Path | None = None
+    image_size: tuple[int, int] = (64, 64)
+    resize: Literal["resize", "pad"] = "resize"
+    in_channels: int = Field(1, ge=1)
+    # Number of classes including background (segmentation) or of labels (classification).
+    classes: int = Field(2, ge=2)
+    class_names: list[str] | None = None
+    test_fraction: float = Field(0.2, ge=0.0, lt=1.0)
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+    # Regex with one group applied to the file stem; the match is the patient/group id.
+    group_pattern: str | None = None
+    on_bad_file: Literal["error", "skip"] = "error"
+    normalize: Literal["zscore", "minmax"] = "minmax"
+    clip_percentiles: tuple[float, float] = (0.5, 99.5)
+    augment: Literal["default", "light", "none"] = "default"
+    # msd: axis along which volumes are sliced; skip slices without foreground when False.
+    slice_axis: int = Field(2, ge=0, le=2)
+    keep_empty_slices: bool = True
+    # classes: a CSV of ``path,label`` instead of one folder per class.
+    labels_csv: Path | None = None
+    demo: DemoConfig = DemoConfig()
+
+    @model_validator(mode="after")
+    def _fractions(self) -> DataConfig:
+        if self.test_fraction + self.val_fraction >= 0.9:
+            raise ValueError(
+                f"test_fraction + val_fraction must leave a pool, but got "
+                f"{self.test_fraction} + {self.val_fraction}"
+            )
+        if self.source != "demo" and self.path is None:
+            raise ValueError(f"data.path is required for source '{self.source}'")
+        return self
+
+
+class ModelConfig(_Strict):
+    # Segmentation: any smp decoder name; classification: ignored (timm model in `encoder`).
+    arch: str = "Unet"
+    encoder: str = "resnet18"
+    encoder_depth: int = Field(5, ge=3, le=5)
+    # None = random init (no download). "imagenet" etc. only from a filled local cache;
+    # a path = local checkpoint of encoder weights.
+    encoder_weights: str | None = None
+    dropout: Literal["none", "head", "decoder"] = "none"
+    dropout_rate: float = Field(0.2, ge=0.0, lt=1.0)
+
+
+class TrainConfig(_Strict):
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(8, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    weight_decay: float = Field(0.0, ge=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    scheduler: Literal["none", "cosine", "step", "plateau"] = "none"
+    loss: Literal["dice_ce", "dice", "ce", "focal"] = "dice_ce"
+    # Early stopping on the monitored validation metric; None disables it.
+    early_stopping: int | None = Field(None, ge=1)
+    num_workers: int = Field(0, ge=0)
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    amp: bool = True
+
+
+class TrackingConfig(_Strict):
+    # None: $MLFLOW_TRACKING_URI, else sqlite:///mlflow/mlflow.db (relative to the CWD).
+    uri: str | None = None
+    experiment: str | None = None
+    enabled: bool = True
+    log_models: bool = True
+
+
+class SearchConfig(_Strict):
+    space: Path = Path("search_spaces/segmentation-cpu.yaml")
+    n_trials: int = Field(8, ge=1)
+    timeout: float | None = None
+    sampler: Literal["tpe", "random", "grid"] = "tpe"
+    pruner: Literal["hyperband", "median", "none"] = "hyperband"
+    epochs: int = Field(3, ge=1)
+    storage: str | None = None
+    study: str | None = None
+
+
+class ActiveConfig(_Strict):
+    acquisition: str = "mfe"
+    reduction: Literal["mean", "sum", "fg_weighted"] = "mean"
+    mc_samples: int = Field(20, ge=2)
+    initial: int = Field(40, ge=1)
+    initial_strategy: Literal["random", "kmeans++"] = "random"
+    query_size: int = Field(50, ge=1)
+    # Score a random subset of E pool images per phase (seed S2); None scores the whole pool.
+    subsample: int | None = Field(None, ge=1)
+    max_phases: int = Field(10, ge=1)
+    # Labeling budget: an int count or a float fraction (0, 1] of the pool.
+    budget: float | int | None = None
+    iou_threshold: float | None = Field(None, gt=0, le=1)
+    monitor: Literal["val", "test"] = "val"
+    oracle: Literal["simulated", "folder"] = "simulated"
+    warm_start: bool = False
+    dropout: Literal["head", "decoder"] = "head"
+    dropout_rate: float = Field(0.2, gt=0.0, lt=1.0)
+
+
+class Config(_Strict):
+    name: str = "automl-al"
+    task: Task = "segmentation"
+    run_dir: Path = Path("runs/default")
+    seed: int = 0
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    tracking: TrackingConfig = TrackingConfig()
+    search: SearchConfig = SearchConfig()
+    active: ActiveConfig = ActiveConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("name must not be empty")
+        return v
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "<root>"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (check its spelling; see `automl-al init` for an example)"
+        lines.append(f"  {key}: {msg}")
+    return "\n".join(lines)
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    node = tree
+    *parents, leaf = dotted.split(".")
+    for p in parents:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {dotted!r}: {p!r} is not a section")
+    node[leaf] = value
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    """``["train.epochs=3", "model.encoder=resnet34"]`` -> nested dict; values parsed as YAML."""
+    tree: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like key.sub=value")
+        key, raw = item.split("=", 1)
+        _set_dotted(tree, key.strip(), yaml.safe_load(raw))
+    return tree
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Load and validate a YAML config; relative data paths resolve against the file's folder."""
+    raw: dict[str, Any] = {}
+    source = "<defaults>"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: not valid YAML: {e}") from e
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: top level must be a mapping of keys, got {type(loaded).__name__}")
+        raw = loaded or {}
+        data = raw.get("data")
+        if isinstance(data, dict):
+            for key in ("path", "labels_csv"):
+                if data.get(key) and not Path(data[key]).is_absolute():
+                    data[key] = str((path.parent / data[key]).resolve())
+    raw = _merge(raw, parse_overrides(overrides))
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(e, source)) from None
+
+
+def dump_config(cfg: Config) -> str:
+    """The resolved config as YAML (saved with every run, like timm's args.yaml)."""
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+
+
+def save_config(cfg: Config, path: Path) -> None:
+    from automl_al.utils import atomic_write_text
+
+    atomic_write_text(path, dump_config(cfg))
