@@ -1,0 +1,58 @@
+"""``automl-al`` command line: thin verbs over the Python API (Optuna's cli.py style).
+
+Each verb lives in its own module as a :class:`~automl_al.cli.base.Command`; the registry below lists
+them explicitly (no filesystem scanning), so ``automl-al --help`` shows every verb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from automl_al.cli.base import Command, CommandError
+from automl_al.cli.data import DataCommand
+from automl_al.cli.train import TrainCommand
+
+COMMANDS: dict[str, type[Command]] = {c.name: c for c in (DataCommand, TrainCommand)}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="automl-al",
+        description="Find the right model for your medical images and grow the labeled set by active learning.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, cls in COMMANDS.items():
+        p = sub.add_parser(name, help=cls.help, description=cls.description or cls.help)
+        cls.add_arguments(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for noisy in ("alembic", "mlflow", "urllib3", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command]().run(args) or 0
+    except CommandError as e:
+        print(f"automl-al {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\nautoml-al {args.command}: interrupted; run the same command again to resume.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
