@@ -1,0 +1,66 @@
+import mlflow
+import numpy as np
+import pytest
+import torch
+
+from automl_al.tracking import MlflowTracker, NullTracker
+
+
+@pytest.fixture
+def uri(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
+
+
+def test_nested_runs_metrics_params_and_artifacts_land(uri, tmp_path):
+    tracker = MlflowTracker("exp-a", uri)
+    note = tmp_path / "note.txt"
+    note.write_text("hello")
+    with tracker.start_run("parent", tags={"stage": "search"}) as parent_id:
+        tracker.log_params({"model": {"arch": "Unet", "encoder": "resnet18"}, "lr": 1e-3})
+        with tracker.start_run("trial-000") as child_id:
+            for epoch in range(3):
+                tracker.log_metrics({"val_iou": 0.1 * epoch, "bad": float("nan")}, step=epoch)
+        tracker.log_artifact(note)
+    client = mlflow.MlflowClient(uri)
+    parent = client.get_run(parent_id)
+    assert parent.data.params["model.arch"] == "Unet"
+    assert parent.data.tags["stage"] == "search"
+    child = client.get_run(child_id)
+    assert child.data.tags["mlflow.parentRunId"] == parent_id
+    history = client.get_metric_history(child_id, "val_iou")
+    assert [m.step for m in history] == [0, 1, 2]
+    assert "bad" not in child.data.metrics  # non-finite values are dropped, not logged as NaN
+    assert [a.path for a in client.list_artifacts(parent_id)] == ["note.txt"]
+    # artifacts live under the local store folder, beside the database
+    assert (tmp_path / "mlflow" / "artifacts").is_dir()
+
+
+def test_resume_existing_run_id(uri):
+    tracker = MlflowTracker("exp-b", uri)
+    with tracker.start_run("phase") as run_id:
+        tracker.log_metrics({"m": 1.0}, step=0)
+    with tracker.start_run("ignored", run_id=run_id) as again:
+        tracker.log_metrics({"m": 2.0}, step=1)
+    assert again == run_id
+    hist = mlflow.MlflowClient(uri).get_metric_history(run_id, "m")
+    assert [m.value for m in hist] == [1.0, 2.0]
+
+
+def test_log_model_with_signature(uri):
+    tracker = MlflowTracker("exp-c", uri)
+    model = torch.nn.Conv2d(1, 2, 1)
+    with tracker.start_run("m"):
+        model_uri = tracker.log_model(model, np.zeros((1, 1, 8, 8), np.float32))
+    loaded = mlflow.pyfunc.load_model(model_uri)
+    sig = loaded.metadata.signature
+    assert sig.inputs.to_dict()[0]["tensor-spec"]["shape"] == (-1, 1, 8, 8)
+    assert sig.outputs.to_dict()[0]["tensor-spec"]["shape"] == (-1, 2, 8, 8)
+
+
+def test_null_tracker_is_inert():
+    t = NullTracker()
+    with t.start_run("x") as rid:
+        t.log_metrics({"a": 1.0})
+    assert rid == ""

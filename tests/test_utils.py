@@ -1,0 +1,34 @@
+import json
+import os
+
+import pytest
+
+from automl_al.utils import atomic_write_json, atomic_write_text, select_device
+
+
+def test_atomic_write_leaves_old_file_when_write_fails(tmp_path, monkeypatch):
+    p = tmp_path / "state.json"
+    atomic_write_json(p, {"labeled": ["a"]})
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        atomic_write_json(p, {"labeled": ["a", "b"]})
+    assert json.loads(p.read_text()) == {"labeled": ["a"]}
+    assert [f.name for f in tmp_path.iterdir()] == ["state.json"]  # no temp file left behind
+
+
+def test_atomic_write_creates_parents(tmp_path):
+    atomic_write_text(tmp_path / "a" / "b.txt", "x")
+    assert (tmp_path / "a" / "b.txt").read_text() == "x"
+
+
+def test_select_device_cpu_and_unavailable_cuda():
+    import torch
+
+    assert select_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no CUDA device"):
+            select_device("cuda")
