@@ -1,0 +1,1 @@
+"""Active learning: acquisition math, pool scoring, selection, oracles and the loop."""
