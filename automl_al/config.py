@@ -138,6 +138,15 @@ class ActiveConfig(_Strict):
     dropout: Literal["head", "decoder"] = "head"
     dropout_rate: float = Field(0.2, gt=0.0, lt=1.0)
 
+    @field_validator("budget")
+    @classmethod
+    def _budget(cls, v: float | int | None) -> float | int | None:
+        if isinstance(v, float) and not 0.0 < v <= 1.0:
+            raise ValueError(f"a fractional budget must be in (0, 1] (a share of the pool), but got {v}; use an int for a count")
+        if isinstance(v, int) and v < 1:
+            raise ValueError(f"a budget count must be >= 1, but got {v}")
+        return v
+
 
 class Config(_Strict):
     name: str = "automl-al"

@@ -1,0 +1,121 @@
+"""Learning curves and per-phase tables: metric vs labeled fraction, mean and spread over seeds.
+
+Plain tables in, files out (PNG via matplotlib's Agg canvas, CSV, markdown), so the same code
+draws one run's curve (one arm, one seed) and the ``compare`` study (many arms, many seeds).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+Row = Mapping[str, float | int | str]
+
+
+@dataclass(frozen=True)
+class CurveStats:
+    """One arm's curve per phase position: mean labeled fraction, mean / min / max metric, seeds."""
+
+    fraction: np.ndarray
+    mean: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    seeds: np.ndarray
+
+
+def curve_stats(runs: Sequence[Sequence[Row]], metric: str) -> CurveStats:
+    """Aggregate several seeds' phase rows position by position (phase i of every seed together);
+    a seed that stopped early simply contributes to fewer positions."""
+    length = max((len(r) for r in runs), default=0)
+    columns: list[list[float]] = [[] for _ in range(5)]
+    for i in range(length):
+        points = [(float(r[i]["labeled_fraction"]), float(r[i][metric])) for r in runs if i < len(r) and metric in r[i]]
+        points = [(x, y) for x, y in points if math.isfinite(y)]
+        if not points:
+            continue
+        xs, ys = np.array(points).T
+        for column, value in zip(columns, (xs.mean(), ys.mean(), ys.min(), ys.max(), len(ys)), strict=True):
+            column.append(float(value))
+    fraction, mean, low, high, seeds = (np.array(c) for c in columns)
+    return CurveStats(fraction, mean, low, high, seeds)
+
+
+def curves_png(
+    arms: Mapping[str, Sequence[Sequence[Row]]],
+    metric: str,
+    *,
+    title: str,
+    reference: float | None = None,
+) -> bytes:
+    """One line per arm (mean over seeds) with a band from the lowest to the highest seed;
+    ``reference`` (e.g. the full-data score) is drawn as a dashed line."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.5), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for name, runs in sorted(arms.items()):
+        stats = curve_stats(runs, metric)
+        if not len(stats.mean):
+            continue
+        (line,) = ax.plot(stats.fraction, stats.mean, marker="o", markersize=3, label=name)
+        if len(runs) > 1:
+            ax.fill_between(stats.fraction, stats.low, stats.high, color=line.get_color(), alpha=0.2)
+    if reference is not None:
+        ax.axhline(reference, color="black", linestyle="--", linewidth=1, label=f"full data ({reference:.3f})")
+    if ax.lines:
+        ax.legend(fontsize="small")
+    ax.set_xlabel("labeled fraction of the pool")
+    ax.set_ylabel(metric)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _columns(rows: Sequence[Row]) -> list[str]:
+    columns: list[str] = []
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    return columns
+
+
+def _text(value: object) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.4f}"
+    return str(value)
+
+
+def table_csv(rows: Sequence[Row]) -> str:
+    """Rows as CSV, columns in first-seen order; floats at full precision."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=_columns(rows), restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def table_markdown(rows: Sequence[Row]) -> str:
+    """Rows as a GitHub markdown table, floats to 4 decimals."""
+    columns = _columns(rows)
+    if not columns:
+        return "_no phases recorded_\n"
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_text(row.get(c, "")) for c in columns) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def first_reaching(rows: Sequence[Row], metric: str, target: float) -> float | None:
+    """The labeled fraction of the first phase whose ``metric`` reaches ``target``; None if never."""
+    for row in rows:
+        value = row.get(metric)
+        if value is not None and float(value) >= target:
+            return float(row["labeled_fraction"])
+    return None

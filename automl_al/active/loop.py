@@ -1,0 +1,368 @@
+"""The active-learning loop as a resumable state machine over phases.
+
+Phase 0 picks the initial labeled set and asks the oracle for it. Each later phase, in order:
+train the deterministic model (``trained-det``) -> stop? -> train the MC-dropout twin
+(``trained-mc``) -> score the unlabeled pool (``scored``) -> pick the top K (``queried``) -> get
+their labels from the oracle (``labeled``). The state is saved after every step (see
+:mod:`automl_al.active.state`), so running the same loop again resumes at the first step not done.
+
+The loop knows nothing of models: a :class:`Learner` trains and scores, an
+:class:`~automl_al.active.oracles.Oracle` answers, so the loop itself is tested with fakes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from automl_al.active.crash import crash_point
+from automl_al.active.labels import LabelStore
+from automl_al.active.oracles import Oracle, WaitingForLabels
+from automl_al.active.selection import select_top_k, subsample_pool
+from automl_al.active.state import ActiveState, PhaseState, StateFile
+from automl_al.active.stopping import Progress, budget_count, query_count, stop_reason
+from automl_al.config import Config
+from automl_al.tracking import NullTracker, Tracker
+from automl_al.utils import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+ModelKind = Literal["det", "mc"]
+
+
+@dataclass
+class Trained:
+    """A trained model's evaluation: ``val_*`` / ``test_*`` metrics and the training time."""
+
+    metrics: dict[str, float]
+    seconds: float
+
+
+@dataclass
+class Scored:
+    """One score per scored id (higher = more informative) and the time per image."""
+
+    ids: list[str]
+    scores: np.ndarray
+    seconds_per_image: float
+
+
+class Learner(Protocol):
+    """Trains the phase's two models and scores the pool with them."""
+
+    needs_mc: bool  # False: score with the deterministic model (T = 1) and skip the MC twin
+
+    def train(
+        self,
+        kind: ModelKind,
+        train_ids: list[str],
+        *,
+        phase: int,
+        checkpoint: Path,
+        init_from: Path | None,
+        tracker: Tracker,
+    ) -> Trained: ...
+
+    def score(
+        self, ids: list[str], *, phase: int, det_checkpoint: Path, mc_checkpoint: Path | None, seed: int
+    ) -> Scored: ...
+
+
+InitialSelector = Callable[[list[str], int, int], list[str]]  # (candidates, k, seed) -> ids
+
+
+def phase_seed(seed: int, phase: int, purpose: str) -> int:
+    """An independent seed per (run seed, phase, purpose): subsampling, tie-breaks, random scores."""
+    salt = sum(ord(c) * 31**i for i, c in enumerate(purpose)) % 2**31
+    return int(np.random.SeedSequence([seed, phase, salt]).generate_state(1)[0])
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where the loop keeps its files under the run directory."""
+
+    run_dir: Path
+
+    @property
+    def state_file(self) -> Path:
+        return self.run_dir / "state" / "state.json"
+
+    @property
+    def labels(self) -> Path:
+        return self.run_dir / "state" / "labels"
+
+    @property
+    def report(self) -> Path:
+        return self.run_dir / "active"
+
+    def phase_dir(self, phase: int) -> Path:
+        return self.run_dir / "state" / f"phase_{phase:02d}"
+
+    def relative(self, path: Path) -> str:
+        return str(path.relative_to(self.run_dir))
+
+
+@dataclass
+class ActiveResult:
+    """How the run ended: ``finished`` (with a ``stop_reason``) or ``waiting`` for the oracle."""
+
+    status: Literal["finished", "waiting"]
+    state: ActiveState
+    rows: list[dict[str, float | int | str]]
+    run_dir: Path
+    waiting: WaitingForLabels | None = None
+    report_files: list[Path] = field(default_factory=list)
+
+    @property
+    def stop_reason(self) -> str | None:
+        return self.state.stop_reason
+
+    @property
+    def final_checkpoint(self) -> Path | None:
+        trained = [p for p in self.state.phases if p.det_checkpoint]
+        return self.run_dir / trained[-1].det_checkpoint if trained else None  # type: ignore[operator]
+
+
+def phase_rows(state: ActiveState) -> list[dict[str, float | int | str]]:
+    """One row per trained phase: labeled count and fraction, metrics, times, query size."""
+    rows: list[dict[str, float | int | str]] = []
+    for p in state.phases:
+        if p.det_checkpoint is None:  # phase 0 (no model) or not trained yet
+            continue
+        row: dict[str, float | int | str] = {
+            "phase": p.phase,
+            "labeled": p.labeled_count,
+            "labeled_fraction": p.labeled_count / state.pool_size if state.pool_size else 0.0,
+            **p.metrics,
+            "train_seconds": sum(p.train_seconds.values()),
+        }
+        if p.scoring_seconds_per_image is not None:
+            row["scoring_seconds_per_image"] = p.scoring_seconds_per_image
+        row["queried"] = len(p.queried)
+        rows.append(row)
+    return rows
+
+
+def _scores_csv(ids: Sequence[str], scores: Sequence[float | None]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["id", "score"])
+    writer.writerows((i, "" if s is None else repr(float(s))) for i, s in zip(ids, scores, strict=True))
+    return buffer.getvalue()
+
+
+def _read_scores(path: Path) -> tuple[list[str], np.ndarray]:
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [r["id"] for r in rows], np.array([float(r["score"]) for r in rows], dtype=np.float64)
+
+
+class ActiveLoop:
+    """One run of active learning over ``pool_ids``; ``run()`` starts or resumes it."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        pool_ids: Sequence[str],
+        learner: Learner,
+        oracle: Oracle,
+        *,
+        initial_selector: InitialSelector,
+        tracker: Tracker | None = None,
+        on_finish: Callable[[ActiveResult, Tracker], None] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.active = cfg.active
+        self.pool_ids = list(pool_ids)
+        self.learner = learner
+        self.oracle = oracle
+        self.initial_selector = initial_selector
+        self.tracker = tracker or NullTracker()
+        self.on_finish = on_finish
+        self.paths = RunPaths(Path(cfg.run_dir))
+        self.store = LabelStore(self.paths.labels)
+        self.state_file = StateFile(self.paths.state_file)
+        self.state = self.state_file.load() if self.state_file.exists() else ActiveState.new(len(self.pool_ids))
+        if self.state.pool_size != len(self.pool_ids):
+            raise ValueError(
+                f"{self.state_file.path}: the saved run has a pool of {self.state.pool_size} images but the "
+                f"data now gives {len(self.pool_ids)}; use the same data or a new run_dir"
+            )
+
+    def _save(self) -> None:
+        self.state_file.save(self.state)
+
+    def _mark(self, phase: PhaseState, step: str) -> None:
+        """Record ``step`` as done and save; everything the step wrote is already on disk."""
+        phase.mark(step)
+        self._save()
+        crash_point(f"{step}:{phase.phase}")
+
+    def run(self) -> ActiveResult:
+        tags = {"stage": "active", "acquisition": self.active.acquisition, "oracle": self.active.oracle}
+        with self.tracker.start_run(f"{self.cfg.name}-active", tags=tags, run_id=self.state.parent_run_id or None) as run_id:
+            if run_id and self.state.parent_run_id != run_id:
+                self.state.parent_run_id = run_id
+                self.tracker.log_params({"active": self.active.model_dump(mode="json"), "pool_size": len(self.pool_ids)})
+                self._save()
+            try:
+                self._advance()
+            except WaitingForLabels as waiting:
+                log.info("%s", waiting)
+                return ActiveResult("waiting", self.state, phase_rows(self.state), self.paths.run_dir, waiting=waiting)
+            self.tracker.set_tags({"stop_reason": self.state.stop_reason})
+            result = ActiveResult("finished", self.state, phase_rows(self.state), self.paths.run_dir)
+            if self.on_finish is not None:
+                self.on_finish(result, self.tracker)
+            return result
+
+    def _advance(self) -> None:
+        if not self.state.phases:
+            self.state.begin_phase(0)
+            self._save()
+        while self.state.stop_reason is None:
+            phase = self.state.phases[-1]
+            if phase.phase == 0:
+                self._initial_phase(phase)
+            else:
+                with self.tracker.start_run(f"phase_{phase.phase:02d}", run_id=phase.run_id or None) as run_id:
+                    if run_id and phase.run_id != run_id:
+                        phase.run_id = run_id
+                        self._save()
+                    self._training_phase(phase)
+            if self.state.stop_reason is None:
+                self.state.begin_phase(phase.phase + 1)
+                self._save()
+
+    # ----- phase 0: the initial labeled set -------------------------------------------------
+
+    def _initial_phase(self, phase: PhaseState) -> None:
+        if not phase.done("queried"):
+            pool = set(self.pool_ids)
+            given = [i for i in self.oracle.given_ids() if i in pool]
+            size = min(self.active.initial, budget_count(self.active.budget, len(pool)) or len(pool), len(pool))
+            candidates = [i for i in self.pool_ids if i not in set(given)]
+            need = max(0, size - len(given))
+            picked = self.initial_selector(candidates, need, phase_seed(self.cfg.seed, 0, "initial")) if need else []
+            phase.queried = given + picked
+            phase.query_scores = [None] * len(phase.queried)
+            self._mark(phase, "queried")
+        self._label(phase)
+
+    # ----- phases 1..: train, stop?, train MC, score, query, label -------------------------
+
+    def _training_phase(self, phase: PhaseState) -> None:
+        if not phase.done("trained-det"):
+            self._train_det(phase)
+        reason = stop_reason(self.active, self.cfg.task, self._progress(phase), len(self.pool_ids))
+        if reason is not None:
+            self.state.stop_reason = reason
+            self._save()
+            log.info("active learning stops after phase %d: %s", phase.phase, reason)
+            return
+        if not phase.done("trained-mc"):
+            self._train_mc(phase)
+        if not phase.done("scored"):
+            self._score(phase)
+        if not phase.done("queried"):
+            self._query(phase)
+        self._label(phase)
+
+    def _unlabeled(self) -> list[str]:
+        return [i for i in self.pool_ids if i not in self.state.labeled]
+
+    def _progress(self, phase: PhaseState) -> Progress:
+        return Progress(phase.phase, phase.metrics, len(self.state.labeled), len(self._unlabeled()))
+
+    def _previous(self, phase: PhaseState) -> PhaseState | None:
+        trained = [p for p in self.state.phases if p.phase < phase.phase and p.det_checkpoint]
+        return trained[-1] if trained else None
+
+    def _init_from(self, phase: PhaseState, kind: ModelKind) -> Path | None:
+        previous = self._previous(phase)
+        if not self.active.warm_start or previous is None:
+            return None
+        path = previous.det_checkpoint if kind == "det" else previous.mc_checkpoint
+        return self.paths.run_dir / path if path else None
+
+    def _train(self, phase: PhaseState, kind: ModelKind) -> tuple[Path, Trained]:
+        checkpoint = self.paths.phase_dir(phase.phase) / f"{kind}.pt"
+        trained = self.learner.train(
+            kind,
+            self.state.labeled_ids(),
+            phase=phase.phase,
+            checkpoint=checkpoint,
+            init_from=self._init_from(phase, kind),
+            tracker=self.tracker,
+        )
+        return checkpoint, trained
+
+    def _train_det(self, phase: PhaseState) -> None:
+        phase.labeled_count = len(self.state.labeled)
+        checkpoint, trained = self._train(phase, "det")
+        phase.det_checkpoint = self.paths.relative(checkpoint)
+        phase.metrics = dict(trained.metrics)
+        phase.train_seconds["det"] = trained.seconds
+        self._mark(phase, "trained-det")
+        self.tracker.log_metrics(
+            {
+                "labeled_count": phase.labeled_count,
+                "labeled_fraction": phase.labeled_count / len(self.pool_ids),
+                **phase.metrics,
+                "train_seconds_det": trained.seconds,
+            },
+            step=phase.phase,
+        )
+
+    def _train_mc(self, phase: PhaseState) -> None:
+        if self.learner.needs_mc:
+            checkpoint, trained = self._train(phase, "mc")
+            phase.mc_checkpoint = self.paths.relative(checkpoint)
+            phase.train_seconds["mc"] = trained.seconds
+            self.tracker.log_metrics({"train_seconds_mc": trained.seconds}, step=phase.phase)
+        self._mark(phase, "trained-mc")
+
+    def _score(self, phase: PhaseState) -> None:
+        candidates = subsample_pool(
+            self._unlabeled(), self.active.subsample, seed=phase_seed(self.cfg.seed, phase.phase, "subsample")
+        )
+        scored = self.learner.score(
+            candidates,
+            phase=phase.phase,
+            det_checkpoint=self.paths.run_dir / phase.det_checkpoint,  # type: ignore[operator]
+            mc_checkpoint=self.paths.run_dir / phase.mc_checkpoint if phase.mc_checkpoint else None,
+            seed=phase_seed(self.cfg.seed, phase.phase, "acquisition"),
+        )
+        path = self.paths.phase_dir(phase.phase) / "scores.csv"
+        atomic_write_text(path, _scores_csv(scored.ids, scored.scores.tolist()))
+        phase.scores_file = self.paths.relative(path)
+        phase.scored_count = len(scored.ids)
+        phase.scoring_seconds_per_image = scored.seconds_per_image
+        self._mark(phase, "scored")
+        self.tracker.log_metrics({"scoring_seconds_per_image": scored.seconds_per_image}, step=phase.phase)
+
+    def _query(self, phase: PhaseState) -> None:
+        ids, scores = _read_scores(self.paths.run_dir / phase.scores_file)  # type: ignore[operator]
+        k = query_count(self.active, len(self.state.labeled), len(self._unlabeled()), len(self.pool_ids))
+        chosen = select_top_k(ids, scores, k, seed=phase_seed(self.cfg.seed, phase.phase, "ties"))
+        by_id = dict(zip(ids, scores.tolist(), strict=True))
+        phase.queried = chosen
+        phase.query_scores = [by_id[i] for i in chosen]
+        self._mark(phase, "queried")
+        self.tracker.log_text(_scores_csv(phase.queried, phase.query_scores), "queries.csv")
+
+    def _label(self, phase: PhaseState) -> None:
+        labels = self.oracle.request(phase.phase, phase.queried, phase.query_scores)
+        missing = [i for i in phase.queried if i not in labels]
+        if missing:
+            raise RuntimeError(f"oracle {self.oracle.name!r} returned no label for {missing[:5]}")
+        self.store.put({i: labels[i] for i in phase.queried})
+        self.state.add_labels(phase.phase, phase.queried, phase.query_scores)
+        self._mark(phase, "labeled")
