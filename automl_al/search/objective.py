@@ -1,0 +1,109 @@
+"""The trial objective: sample a point, train it, log and report each epoch's metrics (the pruner
+sees the validation score), record why a trial failed.
+
+Training is behind the small :class:`Trainer` interface: the default trains with
+:func:`~automl_al.training.supervised.train_supervised` on the pool's labeled images; the tabular
+benchmark (``benchmarks/search_efficiency.py``) plugs in a replay of cached learning curves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import optuna
+
+from automl_al.config import Config
+from automl_al.search.failures import classify, describe, requeue
+from automl_al.search.runs import trial_run
+from automl_al.search.space import SearchSpace, apply_params
+from automl_al.tracking import Tracker
+
+if TYPE_CHECKING:
+    from automl_al.data import PreparedData
+
+EpochHook = Callable[[int, dict[str, float]], None]
+
+
+@dataclass
+class TrialOutcome:
+    """What a trainer returns: the objective value and the metrics of the epoch that gave it."""
+
+    value: float
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+class Trainer(Protocol):
+    """Train ``cfg`` for ``cfg.train.epochs`` epochs, calling ``on_epoch(epoch, metrics)`` after each
+    (it may raise ``optuna.TrialPruned``); ``monitor`` names the metric to maximise."""
+
+    def __call__(self, cfg: Config, on_epoch: EpochHook, monitor: str) -> TrialOutcome: ...
+
+
+class SupervisedTrainer:
+    """Trains on the pool's labeled images; data are prepared once per distinct data section
+    (only ``architecture.image_size`` changes it between trials). Metrics are logged by the
+    objective (per-epoch training and validation only: test scores play no part in a search)."""
+
+    def __init__(self, *, progress: bool = True) -> None:
+        self.progress = progress
+        self._prepared: dict[str, PreparedData] = {}
+
+    def _data(self, cfg: Config) -> PreparedData:
+        from automl_al.data import prepare_data
+
+        key = cfg.data.model_dump_json()
+        if key not in self._prepared:
+            self._prepared[key] = prepare_data(cfg, progress=self.progress)
+        return self._prepared[key]
+
+    def __call__(self, cfg: Config, on_epoch: EpochHook, monitor: str) -> TrialOutcome:
+        from automl_al.training.supervised import train_supervised
+
+        result = train_supervised(cfg, self._data(cfg), on_epoch=on_epoch, progress=self.progress)
+        return TrialOutcome(result.fit.best_metrics[monitor], dict(result.fit.best_metrics))
+
+
+class Objective:
+    """``objective(trial) -> validation score``; see :mod:`automl_al.search.failures` for failures."""
+
+    def __init__(self, cfg: Config, space: SearchSpace, trainer: Trainer, tracker: Tracker, monitor: str) -> None:
+        self.cfg = cfg
+        self.space = space
+        self.trainer = trainer
+        self.tracker = tracker
+        self.monitor = monitor
+
+    def trial_params(self, trial: optuna.Trial) -> dict[str, Any]:
+        """Dotted config values of this trial: the sampled point, retry overrides, the epoch budget."""
+        params = self.space.suggest(trial)
+        params.update(trial.user_attrs.get("overrides", {}))
+        params["train.epochs"] = self.cfg.search.epochs
+        return params
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        params = self.trial_params(trial)
+        trial.set_user_attr("config", params)
+        with trial_run(self.tracker, trial, params) as run:
+            try:
+                trial_cfg = apply_params(self.cfg, params)
+                outcome = self.trainer(trial_cfg, lambda epoch, m: self._report(trial, epoch, m), self.monitor)
+            except optuna.TrialPruned:
+                run.finish("pruned")
+                raise
+            except (Exception, KeyboardInterrupt) as e:
+                kind, reason = classify(e), describe(e)
+                trial.set_user_attr("fail_kind", kind)
+                trial.set_user_attr("fail_reason", reason)
+                requeue(trial.study, trial, kind)
+                run.finish("failed", fail_kind=kind, fail_reason=reason)
+                raise
+            run.finish("complete", value=outcome.value)
+        return outcome.value
+
+    def _report(self, trial: optuna.Trial, epoch: int, metrics: dict[str, float]) -> None:
+        self.tracker.log_metrics(metrics, step=epoch)
+        trial.report(metrics[self.monitor], epoch)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after epoch {epoch}: {self.monitor}={metrics[self.monitor]:.4f}")

@@ -1,0 +1,36 @@
+"""Pruners by name (``search.pruner``), fed each epoch's validation score: ``hyperband`` (default),
+``median``, ``none``. A factory takes the epoch budget of one trial (the pruning resource)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import optuna
+
+from automl_al.training.registry import Registry
+
+PrunerFactory = Callable[[int], optuna.pruners.BasePruner]
+PRUNERS: Registry[PrunerFactory] = Registry("pruner")
+
+
+@PRUNERS.register("hyperband")
+def hyperband(epochs: int) -> optuna.pruners.BasePruner:
+    """Successive halving over brackets, from 1 epoch up to the full budget, keeping a third each rung."""
+    return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs, reduction_factor=3)
+
+
+@PRUNERS.register("median")
+def median(epochs: int) -> optuna.pruners.BasePruner:
+    """Stop a trial whose score is below the median of earlier trials at the same epoch
+    (after 3 finished trials, and never on the first epoch, which is mostly noise)."""
+    return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1 if epochs > 1 else 0)
+
+
+@PRUNERS.register("none")
+def none(epochs: int) -> optuna.pruners.BasePruner:
+    """Every trial runs its full epoch budget."""
+    return optuna.pruners.NopPruner()
+
+
+def make_pruner(name: str, epochs: int) -> optuna.pruners.BasePruner:
+    return PRUNERS.get(name)(epochs)

@@ -1,0 +1,168 @@
+"""Search-space files: every shipped file compiles; malformed files name the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+from automl_al.config import Config
+from automl_al.search.space import (
+    ARCHITECTURE_PARAM,
+    SHIPPED_SPACES,
+    SearchSpaceError,
+    apply_params,
+    load_space,
+    resolve_space_path,
+)
+from conftest import TINY_SPACE
+
+
+def _no_fpn_mobilenet(task, arch, encoder, depth, size) -> bool:
+    return not (arch == "FPN" and encoder == "mobilenet_v2")
+
+
+def _write(tmp_path: Path, text: str, name: str = "space.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+SHIPPED = sorted(SHIPPED_SPACES.glob("*.yaml"))
+
+
+def test_the_four_documented_spaces_are_shipped() -> None:
+    names = {p.name for p in SHIPPED}
+    assert {"ednas-paper.yaml", "segmentation-cpu.yaml", "classification.yaml", "segmentation.yaml"} <= names
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_space_compiles_to_optuna_distributions(path: Path) -> None:
+    space = load_space(path)  # the real model rules
+    dists = space.distributions
+    assert isinstance(dists[ARCHITECTURE_PARAM], CategoricalDistribution)
+    assert len(dists[ARCHITECTURE_PARAM].choices) == len(space.architectures) > 0
+    assert all(isinstance(d, optuna.distributions.BaseDistribution) for d in dists.values())
+    # Every point decodes to a config the schema accepts.
+    for label in space.architectures:
+        point = {name: (label if name == ARCHITECTURE_PARAM else _first(d)) for name, d in dists.items()}
+        cfg = apply_params(Config(task=space.task), space.decode(point))
+        assert cfg.task == space.task
+
+
+def _first(dist: optuna.distributions.BaseDistribution):
+    return dist.choices[0] if isinstance(dist, CategoricalDistribution) else dist.low
+
+
+def test_cpu_space_is_big_enough_for_the_benchmark() -> None:
+    space = load_space(SHIPPED_SPACES / "segmentation-cpu.yaml")
+    assert space.size is not None and space.size >= 24
+    assert space.size == len(space.architectures) * 3 * 2
+
+
+def test_incompatible_pairs_are_never_points(tmp_path: Path) -> None:
+    space = load_space(_write(tmp_path, TINY_SPACE.replace("valid_architectures: 4", "valid_architectures: 3")),
+                       compatible=_no_fpn_mobilenet)
+    assert sorted(space.architectures) == [
+        "FPN/resnet18/depth3/32px",
+        "Unet/mobilenet_v2/depth3/32px",
+        "Unet/resnet18/depth3/32px",
+    ]
+    assert space.size == 3 * 2 * 1
+    grid = space.grid()
+    assert grid is not None and len(grid[ARCHITECTURE_PARAM]) == 3
+
+
+def test_suggest_returns_dotted_config_values(tmp_path: Path) -> None:
+    space = load_space(_write(tmp_path, TINY_SPACE), compatible=lambda *a: True)
+    trial = optuna.trial.FixedTrial(
+        {ARCHITECTURE_PARAM: "FPN/resnet18/depth3/32px", "train.lr": 1e-4, "train.batch_size": 8}
+    )
+    params = space.suggest(trial)
+    assert params == {
+        "model.arch": "FPN",
+        "model.encoder": "resnet18",
+        "model.encoder_depth": 3,
+        "data.image_size": [32, 32],
+        "train.lr": 1e-4,
+        "train.batch_size": 8,
+    }
+    cfg = apply_params(Config(seed=7), params)
+    assert (cfg.model.arch, cfg.model.encoder, cfg.model.encoder_depth) == ("FPN", "resnet18", 3)
+    assert cfg.data.image_size == (32, 32) and cfg.train.lr == 1e-4 and cfg.seed == 7
+
+
+def test_apply_params_rejects_unknown_keys_and_bad_values() -> None:
+    with pytest.raises(ValueError, match="train.lrr"):
+        apply_params(Config(), {"train.lrr": 1.0})
+    with pytest.raises(ValueError, match="train.batch_size"):
+        apply_params(Config(), {"train.batch_size": 0})
+
+
+def test_ranges_compile_to_int_and_log_float_distributions(tmp_path: Path) -> None:
+    text = TINY_SPACE.replace(
+        "  train.lr: [1.0e-3, 1.0e-4]\n  train.batch_size: [8]\n",
+        "  train.lr: {low: 1.0e-5, high: 1.0e-2, log: true}\n  train.batch_size: {low: 4, high: 16, step: 4}\n",
+    )
+    space = load_space(_write(tmp_path, text), compatible=lambda *a: True)
+    assert space.params["train.lr"] == FloatDistribution(1e-5, 1e-2, log=True)
+    assert space.params["train.batch_size"] == IntDistribution(4, 16, step=4)
+    assert space.size is None and space.grid() is None
+
+
+def test_fingerprint_follows_the_choices(tmp_path: Path) -> None:
+    a = load_space(_write(tmp_path, TINY_SPACE), compatible=lambda *a: True)
+    b = load_space(_write(tmp_path, TINY_SPACE.replace("1.0e-4]", "3.0e-4]"), "b.yaml"), compatible=lambda *a: True)
+    assert a.fingerprint() == load_space(a.path, compatible=lambda *a: True).fingerprint()
+    assert a.fingerprint() != b.fingerprint()
+
+
+def test_shipped_space_resolves_from_any_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert resolve_space_path("search_spaces/segmentation-cpu.yaml") == SHIPPED_SPACES / "segmentation-cpu.yaml"
+    assert resolve_space_path("elsewhere/none.yaml") == Path("elsewhere/none.yaml")
+
+
+def _set(text: str, old: str, new: str) -> str:
+    assert old in text
+    return text.replace(old, new)
+
+
+BAD = {
+    "not-mapping": ("- a\n- b\n", "top level"),
+    "bad-yaml": ("task: [segmentation\n", "not valid YAML"),
+    "unknown-top-key": (TINY_SPACE + "paramz: {}\n", "paramz: unknown key"),
+    "task": (_set(TINY_SPACE, "task: segmentation", "task: detection"), "task: must be"),
+    "no-architecture": ("task: segmentation\nparams: {}\n", "architecture: must be a mapping"),
+    "no-arch": (_set(TINY_SPACE, "  arch: [Unet, FPN]\n", ""), "architecture.arch: is required"),
+    "unknown-arch-key": (_set(TINY_SPACE, "  arch:", "  decoder:"), "architecture.decoder: unknown key"),
+    "empty-encoders": (_set(TINY_SPACE, "[resnet18, mobilenet_v2]", "[]"), "architecture.encoder: must be a non-empty list"),
+    "depth-out-of-range": (_set(TINY_SPACE, "encoder_depth: [3]", "encoder_depth: [7]"), "architecture.encoder_depth: value 7"),
+    "duplicate": (_set(TINY_SPACE, "[1.0e-3, 1.0e-4]", "[1.0e-3, 1.0e-3]"), "params.train.lr: lists a value twice"),
+    "not-list-or-range": (_set(TINY_SPACE, "[1.0e-3, 1.0e-4]", "fast"), "params.train.lr: must be a list"),
+    "bad-choice": (TINY_SPACE + "  train.optimizer: [adam, lion]\n", "params.train.optimizer: value 'lion'"),
+    "unknown-param": (TINY_SPACE + "  train.lrr: [1.0]\n", "params.train.lrr: value 1.0 is not accepted"),
+    "data-param": (TINY_SPACE + "  data.augment: [none]\n", "params.data.augment: only model.*, train.*"),
+    "arch-as-param": (TINY_SPACE + "  model.encoder: [resnet34]\n", "params.model.encoder: is part of the architecture"),
+    "inverted-range": (_set(TINY_SPACE, "[1.0e-3, 1.0e-4]", "{low: 1.0e-2, high: 1.0e-4}"), "params.train.lr: low must be below high"),
+    "log-from-zero": (_set(TINY_SPACE, "[1.0e-3, 1.0e-4]", "{low: 0.0, high: 1.0e-2, log: true}"), "params.train.lr: a log range"),
+    "wrong-valid-count": (_set(TINY_SPACE, "valid_architectures: 4", "valid_architectures: 9"), "valid_architectures: file says 9 but the model rules accept 4"),
+    "missing-file": (None, "search-space file not found"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_malformed_space_names_file_and_key(case: str, tmp_path: Path) -> None:
+    text, expected = BAD[case]
+    path = tmp_path / "space.yaml" if text is None else _write(tmp_path, text)
+    with pytest.raises(SearchSpaceError) as err:
+        load_space(path, compatible=lambda *a: True)
+    assert str(path) in str(err.value)
+    assert expected in str(err.value)
+
+
+def test_space_where_the_rules_accept_nothing_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SearchSpaceError, match="architecture: no combination is accepted"):
+        load_space(_write(tmp_path, TINY_SPACE), compatible=lambda *a: False)

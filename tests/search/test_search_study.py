@@ -1,0 +1,174 @@
+"""run_search with a trainer whose learning curves are known: resume, failures, retries, pruning,
+best.yaml and the leaderboard. (Real training end to end: test_search_cli.py.)"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import optuna
+import pytest
+import torch
+from optuna.trial import TrialState
+
+from automl_al.config import Config, load_config
+from automl_al.search import SearchError, run_search
+from automl_al.search.storage import StorageError, default_storage_url, worker_lock
+from conftest import CurveTrainer, curve_value
+
+
+def _study(cfg: Config) -> optuna.Study:
+    return optuna.load_study(study_name=cfg.name, storage=default_storage_url(cfg.run_dir))
+
+
+def _with(cfg: Config, **search) -> Config:
+    return cfg.model_copy(update={"search": cfg.search.model_copy(update=search)})
+
+
+def test_search_writes_best_yaml_leaderboard_and_progress_lines(search_cfg: Config, capsys) -> None:
+    trainer = CurveTrainer()
+    result = run_search(search_cfg, trainer=trainer)
+    study = _study(search_cfg)
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 4 and len(trainer.calls) == 4
+    # Each trial trained for search.epochs and reported every epoch's score.
+    assert all(c.train.epochs == 3 for c in trainer.calls)
+    assert all(sorted(t.intermediate_values) == [1, 2, 3] for t in trials)
+    # The best is what the known curves say it must be.
+    expected = max(trials, key=lambda t: curve_value(*_point(t), 3))
+    assert result.best_trial == expected.number
+    assert result.best_value == pytest.approx(curve_value(*_point(expected), 3))
+    # best.yaml is a full config that load_config accepts and that reproduces the trial.
+    assert result.best_config_path == search_cfg.run_dir / "best.yaml"
+    best = load_config(result.best_config_path)
+    assert best == result.best_config
+    assert (best.model.arch, best.model.encoder, best.train.lr) == _point(expected)
+    assert best.model.encoder_depth == 3 and best.data.image_size == (32, 32) and best.train.epochs == 3
+    # Leaderboard: ranked by value, saved as CSV.
+    with open(search_cfg.run_dir / "search" / "leaderboard.csv") as f:
+        rows = list(csv.DictReader(f))
+    values = [float(r["value"]) for r in rows]
+    assert values == sorted(values, reverse=True) and rows[0]["trial"] == str(expected.number)
+    assert rows[0]["model.arch"] == best.model.arch and rows[0]["rank"] == "1"
+    out = capsys.readouterr().out
+    assert out.count("complete  val_iou=") == 4 and "best=" in out and "model.encoder=" in out
+    assert "rank  trial  state" in out
+
+
+def _point(t: optuna.trial.FrozenTrial) -> tuple[str, str, float]:
+    c = t.user_attrs["config"]
+    return c["model.arch"], c["model.encoder"], c["train.lr"]
+
+
+def test_same_command_resumes_and_repeats_no_trial(search_cfg: Config) -> None:
+    run_search(_with(search_cfg, n_trials=3), trainer=CurveTrainer(), progress=False)
+    again = CurveTrainer()
+    run_search(_with(search_cfg, n_trials=3), trainer=again, progress=False)
+    assert again.calls == []  # target already met
+    more = CurveTrainer()
+    run_search(_with(search_cfg, n_trials=5), trainer=more, progress=False)
+    assert len(more.calls) == 2
+    numbers = [t.number for t in _study(search_cfg).trials]
+    assert numbers == [0, 1, 2, 3, 4]
+
+
+def test_failing_trial_is_recorded_and_the_study_goes_on(search_cfg: Config) -> None:
+    def fail(cfg: Config):
+        return ValueError("decoder exploded") if cfg.model.arch == "FPN" else None
+
+    run_search(_with(search_cfg, n_trials=6), trainer=CurveTrainer(fail), progress=False)
+    trials = _study(search_cfg).trials
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert failed and all(t.user_attrs["config"]["model.arch"] == "FPN" for t in failed)
+    assert all(t.user_attrs["fail_kind"] == "error" for t in failed)
+    assert all("ValueError: decoder exploded" in t.user_attrs["fail_reason"] for t in failed)
+    assert len(trials) == 6  # failures count towards n_trials (not retried)
+    assert any(t.state == TrialState.COMPLETE for t in trials)
+
+
+def test_out_of_memory_is_retried_once_with_half_the_batch(search_cfg: Config) -> None:
+    def oom_above_4(cfg: Config):
+        return torch.OutOfMemoryError("CUDA out of memory") if cfg.train.batch_size > 4 else None
+
+    run_search(_with(search_cfg, n_trials=1), trainer=CurveTrainer(oom_above_4), progress=False)
+    first, retry = _study(search_cfg).trials
+    assert first.state == TrialState.FAIL and first.user_attrs["fail_kind"] == "out_of_memory"
+    assert retry.state == TrialState.COMPLETE
+    assert retry.params == first.params  # same point ...
+    assert retry.user_attrs["retry_of"] == 0 and retry.user_attrs["config"]["train.batch_size"] == 4  # ... half batch
+    assert retry.user_attrs["overrides"] == {"train.batch_size": 4}
+
+
+def test_out_of_memory_twice_is_not_retried_again(search_cfg: Config) -> None:
+    always = CurveTrainer(lambda cfg: torch.OutOfMemoryError("CUDA out of memory"))
+    with pytest.raises(SearchError, match="no trial .* completed"):
+        run_search(_with(search_cfg, n_trials=1), trainer=always, progress=False)
+    trials = _study(search_cfg).trials
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.FAIL]
+    assert [c.train.batch_size for c in always.calls] == [8, 4]
+
+
+def test_ctrl_c_keeps_the_study_and_the_next_run_finishes_the_trial(search_cfg: Config) -> None:
+    def interrupt(cfg: Config):
+        return KeyboardInterrupt()
+
+    with pytest.raises(KeyboardInterrupt):
+        run_search(_with(search_cfg, n_trials=2), trainer=CurveTrainer(interrupt), progress=False)
+    (stopped, queued) = _study(search_cfg).trials
+    assert stopped.state == TrialState.FAIL and stopped.user_attrs["fail_kind"] == "interrupted"
+    assert queued.state == TrialState.WAITING
+    resumed = CurveTrainer()
+    run_search(_with(search_cfg, n_trials=2), trainer=resumed, progress=False)
+    trials = _study(search_cfg).trials
+    assert trials[1].state == TrialState.COMPLETE and trials[1].params == stopped.params
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.COMPLETE, TrialState.COMPLETE]
+
+
+def test_trial_left_running_by_a_dead_worker_is_rerun_with_its_params(search_cfg: Config) -> None:
+    run_search(_with(search_cfg, n_trials=1), trainer=CurveTrainer(), progress=False)
+    study = _study(search_cfg)
+    dists = study.trials[0].distributions
+    orphan = study.ask(dists)  # a worker took a trial and died: it stays RUNNING
+    orphan_params = orphan.params
+    run_search(_with(search_cfg, n_trials=2), trainer=CurveTrainer(), progress=False)
+    trials = _study(search_cfg).trials
+    assert trials[1].state == TrialState.FAIL
+    assert trials[2].state == TrialState.COMPLETE and trials[2].params == orphan_params
+    assert trials[2].user_attrs["retry_of"] == 1 and trials[2].user_attrs["retry_reason"] == "worker_lost"
+
+
+def test_resuming_with_another_space_is_refused(search_cfg: Config, tmp_path: Path) -> None:
+    run_search(_with(search_cfg, n_trials=1), trainer=CurveTrainer(), progress=False)
+    other = tmp_path / "other.yaml"
+    other.write_text(Path(search_cfg.search.space).read_text().replace("1.0e-4]", "3.0e-4]"))
+    with pytest.raises(SearchError, match="was created with space .*--study NAME"):
+        run_search(_with(search_cfg, n_trials=2, space=other), trainer=CurveTrainer(), progress=False)
+    with pytest.raises(SearchError, match="search.epochs=3; now .* and 5"):
+        run_search(_with(search_cfg, n_trials=2, epochs=5), trainer=CurveTrainer(), progress=False)
+
+
+def test_grid_runs_every_point_once_then_stops(search_cfg: Config) -> None:
+    trainer = CurveTrainer()
+    run_search(_with(search_cfg, n_trials=50, sampler="grid"), trainer=trainer, progress=False)
+    points = {(c.model.arch, c.model.encoder, c.train.lr) for c in trainer.calls}
+    assert len(trainer.calls) == len(points) == 8
+
+
+def test_median_pruner_stops_trials_below_the_median(search_cfg: Config) -> None:
+    trainer = CurveTrainer()
+    run_search(_with(search_cfg, n_trials=12, pruner="median", sampler="random"), trainer=trainer, progress=False)
+    trials = _study(search_cfg).trials
+    pruned = [t for t in trials if t.state == TrialState.PRUNED]
+    assert pruned, "some points are clearly below the median of the earlier ones"
+    for t in pruned:
+        last = max(t.intermediate_values)
+        assert last < 3  # stopped before the epoch budget ...
+        others = [u.intermediate_values[last] for u in trials if u.number < t.number and last in u.intermediate_values]
+        assert t.intermediate_values[last] < sorted(others)[len(others) // 2]  # ... for being below the median
+
+
+def test_second_worker_on_one_sqlite_file_is_refused(search_cfg: Config) -> None:
+    url = default_storage_url(search_cfg.run_dir)
+    with worker_lock(url):
+        with pytest.raises(StorageError, match="SQLite allows one worker .* postgresql"):
+            run_search(search_cfg, trainer=CurveTrainer(), progress=False)
