@@ -110,3 +110,37 @@ class RecordingTracker:
 
 def pool(n: int) -> list[str]:
     return [f"img-{i:03d}" for i in range(n)]
+
+
+class FakePrepared:
+    """The slice of PreparedData the oracles use: images, sources, hidden targets, splits.
+
+    ``targets_for`` records who asked, so a test can prove only the oracle reads pool labels.
+    """
+
+    def __init__(self, n: int = 6, size: int = 8, labeled: list[str] | None = None) -> None:
+        import torch
+
+        self.ids = pool(n)
+        rng = np.random.default_rng(0)
+        self.images = torch.as_tensor(rng.normal(size=(n, 1, size, size)).astype(np.float32))
+        self.targets = (rng.random((n, size, size)) > 0.5).astype(np.int64)
+        self.sources = [f"/data/{i}.dcm" for i in self.ids]
+        self.splits = {"pool": list(self.ids), "val": [], "test": []}
+        self._labeled = labeled or []
+        self.target_requests: list[list[str]] = []
+
+    def index_of(self, sample_id: str) -> int:
+        return self.ids.index(sample_id)
+
+    def labeled_ids(self) -> list[str]:
+        return list(self._labeled)
+
+    def targets_for(self, ids: list[str]) -> np.ndarray:
+        self.target_requests.append(list(ids))
+        return self.targets[[self.index_of(i) for i in ids]]
+
+    def dataset(self, ids, augment=False, with_target=True):
+        if with_target:
+            raise AssertionError("a labeled dataset was requested; pool labels must come from the oracle")
+        return [(self.images[self.index_of(i)], k) for k, i in enumerate(ids)]

@@ -65,7 +65,9 @@ class FolderOracle(Oracle):
     def request(self, phase: int, ids: Sequence[str], scores: Sequence[float | None]) -> dict[str, np.ndarray]:
         given = set(self.given_ids())
         known = [i for i in ids if i in given]
-        labels = {i: np.asarray(t) for i, t in zip(known, self._prepared.targets_for(known), strict=True)}
+        labels: dict[str, np.ndarray] = {}
+        if known:
+            labels = {i: np.asarray(t) for i, t in zip(known, self._prepared.targets_for(known), strict=True)}
         ask = [(i, s) for i, s in zip(ids, scores, strict=True) if i not in given]
         if not ask:
             return labels
