@@ -1,0 +1,196 @@
+"""``run_compare``: S1's study in one call: several acquisition functions x several seeds.
+
+Every arm x seed is a full :func:`run_active` in its own sub run directory
+(``<run_dir>/compare/<arm>/seed_<i>``), so an interrupted study resumes arm by arm. All runs share
+one decoded dataset (the same test set), and for a given seed every arm starts from the same
+initial labeled set (it is drawn from the seed alone). The full-data model (trained on the whole
+pool) is the ceiling: for each arm the study reports the labeled fraction at which it first
+reaches 98 % and 100 % of the full-data score.
+
+Outputs in ``<run_dir>/compare/``: ``curves.png`` (mean and min-max band per arm),
+``phases.csv/.md`` (metric per phase per arm), ``summary.csv/.md`` (label efficiency per arm),
+all logged to one MLflow parent run with the arm runs nested under it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from automl_al.active.acquisition import available_acquisitions
+from automl_al.active.architecture import resolve_architecture
+from automl_al.active.curves import Row, curve_stats, curves_png, first_reaching, table_csv, table_markdown
+from automl_al.active.learner import PrefixedTracker
+from automl_al.active.run import run_active
+from automl_al.config import Config, ConfigError
+from automl_al.tracking import NullTracker, Tracker
+from automl_al.utils import atomic_write_bytes, atomic_write_json
+
+if TYPE_CHECKING:
+    from automl_al.data import PreparedData
+
+TARGETS = (0.98, 1.0)  # fractions of the full-data score whose label cost is reported
+
+
+@dataclass
+class CompareResult:
+    metric: str
+    reference: float  # the full-data model's score
+    runs: dict[str, list[list[Row]]]  # arm -> one phase table per seed
+    phases: list[Row]
+    summary: list[Row]
+    files: list[Path] = field(default_factory=list)
+
+    def fraction_to_reach(self, arm: str, target: float = 0.98) -> float | None:
+        """Mean over seeds of the labeled fraction first reaching ``target`` x the full-data score;
+        None when no seed reached it."""
+        reached = [first_reaching(rows, self.metric, target * self.reference) for rows in self.runs[arm]]
+        values = [f for f in reached if f is not None]
+        return float(np.mean(values)) if values else None
+
+
+def _validate(cfg: Config, acquisitions: Sequence[str], seeds: int, metric: str) -> None:
+    unknown = [a for a in acquisitions if a not in available_acquisitions()]
+    if unknown:
+        raise ConfigError(f"unknown acquisition(s) {unknown} for --acquisition; valid names: {', '.join(available_acquisitions())}")
+    if not acquisitions or len(set(acquisitions)) != len(acquisitions):
+        raise ConfigError(f"--acquisition needs distinct names, got {list(acquisitions)}")
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {seeds}")
+    if cfg.active.oracle != "simulated":
+        raise ConfigError("compare needs active.oracle: simulated (every arm must be labeled automatically)")
+    if not metric.startswith(("test_", "val_")):
+        raise ConfigError(f"--metric must be a test_* or val_* metric (e.g. test_iou), got {metric!r}")
+
+
+def _full_data(cfg: Config, prepared: PreparedData, root: Path, tracker: Tracker, progress: bool) -> dict[str, float]:
+    """Train (once; cached in ``full/metrics.json``) the model on the whole labeled pool."""
+    from automl_al.training.supervised import train_supervised
+
+    cached = root / "full" / "metrics.json"
+    if cached.is_file():
+        return json.loads(cached.read_text())
+    with tracker.start_run("full-data", tags={"stage": "compare-full"}):
+        result = train_supervised(
+            cfg,
+            prepared,
+            train_ids=list(prepared.splits["pool"]),
+            tracker=PrefixedTracker(tracker, "full_"),  # type: ignore[arg-type]
+            checkpoint_path=root / "full" / "model.pt",
+            progress=progress,
+        )
+    metrics = {f"val_{k}": v for k, v in result.val_metrics.items()}
+    metrics.update({f"test_{k}": v for k, v in result.test_metrics.items()})
+    atomic_write_json(cached, metrics)
+    return metrics
+
+
+def _arm_config(cfg: Config, root: Path, arm: str, seed_index: int) -> Config:
+    return cfg.model_copy(
+        update={
+            "name": f"{cfg.name}-{arm}-seed{seed_index}",
+            "run_dir": root / arm / f"seed_{seed_index}",
+            "seed": cfg.seed + seed_index,
+            "active": cfg.active.model_copy(update={"acquisition": arm}),
+        }
+    )
+
+
+def _phase_table(runs: dict[str, list[list[Row]]], metric: str) -> list[Row]:
+    """Phase i of every arm side by side: mean labeled fraction, then mean and SD per arm."""
+    stats = {arm: curve_stats(r, metric) for arm, r in runs.items()}
+    length = max(len(s.mean) for s in stats.values())
+    rows: list[Row] = []
+    for i in range(length):
+        row: dict[str, float | int | str] = {"phase": i + 1}
+        for arm, runs_of_arm in runs.items():
+            values = [float(r[i][metric]) for r in runs_of_arm if i < len(r) and metric in r[i]]
+            if values:
+                row[f"{arm}_fraction"] = float(np.mean([float(r[i]["labeled_fraction"]) for r in runs_of_arm if i < len(r)]))
+                row[arm] = float(np.mean(values))
+                row[f"{arm}_sd"] = float(np.std(values))
+        rows.append(row)
+    return rows
+
+
+def _summary(result: CompareResult, seeds: int) -> list[Row]:
+    rows: list[Row] = []
+    for arm, runs in result.runs.items():
+        row: dict[str, float | int | str] = {"acquisition": arm}
+        for target in TARGETS:
+            reached = [first_reaching(r, result.metric, target * result.reference) for r in runs]
+            mean = result.fraction_to_reach(arm, target)
+            key = f"fraction_to_{round(target * 100)}pct"
+            row[key] = "not reached" if mean is None else mean
+            row[f"{key}_seeds"] = f"{sum(f is not None for f in reached)}/{seeds}"
+        row[f"final_{result.metric}"] = float(np.mean([float(r[-1][result.metric]) for r in runs if r]))
+        rows.append(row)
+    return rows
+
+
+def _write(result: CompareResult, root: Path, title: str, tracker: Tracker) -> list[Path]:
+    files = {
+        "curves.png": curves_png(result.runs, result.metric, title=title, reference=result.reference),
+        "phases.csv": table_csv(result.phases).encode(),
+        "phases.md": table_markdown(result.phases).encode(),
+        "summary.csv": table_csv(result.summary).encode(),
+        "summary.md": table_markdown(result.summary).encode(),
+    }
+    paths = []
+    for name, data in files.items():
+        atomic_write_bytes(root / name, data)
+        tracker.log_artifact(root / name, artifact_path="compare")
+        paths.append(root / name)
+    metrics = {f"full_{result.metric}": result.reference}
+    for arm in result.runs:
+        for target in TARGETS:
+            value = result.fraction_to_reach(arm, target)
+            if value is not None:
+                metrics[f"{arm}_fraction_to_{round(target * 100)}pct"] = value
+    tracker.log_metrics(metrics)
+    return paths
+
+
+def run_compare(
+    cfg: Config,
+    acquisitions: Sequence[str],
+    seeds: int,
+    *,
+    metric: str = "test_iou",
+    tracker: Tracker | None = None,
+    progress: bool = True,
+    prepared: PreparedData | None = None,
+) -> CompareResult:
+    """Run (or resume) every arm x seed and the full-data model; write and log the comparison."""
+    from automl_al.data import prepare_data
+
+    _validate(cfg, acquisitions, seeds, metric)
+    cfg, _ = resolve_architecture(cfg)
+    tracker = tracker or NullTracker()
+    prepared = prepared if prepared is not None else prepare_data(cfg, progress=progress)
+    if not prepared.splits[metric.split("_", 1)[0]]:
+        raise ConfigError(f"--metric {metric} needs a non-empty {metric.split('_', 1)[0]} split")
+    root = Path(cfg.run_dir) / "compare"
+    ids_file = root / "run_ids.json"
+    stored = json.loads(ids_file.read_text()) if ids_file.is_file() else {}
+    with tracker.start_run(f"{cfg.name}-compare", tags={"stage": "compare"}, run_id=stored.get("parent") or None) as run_id:
+        if run_id and not stored:
+            atomic_write_json(ids_file, {"parent": run_id})
+            tracker.log_params({"acquisitions": ",".join(acquisitions), "seeds": seeds, "metric": metric})
+        full = _full_data(cfg, prepared, root, tracker, progress)
+        if metric not in full:
+            raise ConfigError(f"--metric {metric} is not computed; choose one of {', '.join(sorted(full))}")
+        runs: dict[str, list[list[Row]]] = {arm: [] for arm in acquisitions}
+        for seed_index in range(seeds):
+            for arm in acquisitions:
+                arm_cfg = _arm_config(cfg, root, arm, seed_index)
+                runs[arm].append(run_active(arm_cfg, tracker=tracker, progress=progress, prepared=prepared).rows)
+        result = CompareResult(metric, float(full[metric]), runs, _phase_table(runs, metric), [])
+        result.summary = _summary(result, seeds)
+        result.files = _write(result, root, f"{cfg.name}: {metric} vs labeled fraction", tracker)
+    return result

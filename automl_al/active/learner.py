@@ -1,0 +1,137 @@
+"""The real :class:`~automl_al.active.loop.Learner`: trains the phase's two models, scores the pool.
+
+- ``det``: the deterministic model of ``cfg.model`` (the one evaluated, reported and shipped);
+- ``mc``: its MC-dropout twin (``active.dropout`` at ``active.dropout_rate``), used only to score.
+
+Both train on labels from the oracle's :class:`~automl_al.active.labels.LabelStore`, never on the
+data cache's targets. Scoring reads the pool through an unlabeled dataset (``(image, index)``
+items), so no pool label can reach it. Acquisitions that need no MC samples (``random``,
+``fg_random``, ``margin``, ``entropy``) score with the deterministic model (T = 1) and no twin is
+trained for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from automl_al.active.acquisition import create_acquisition, get_reduction
+from automl_al.active.architecture import mc_twin
+from automl_al.active.crash import crash_point
+from automl_al.active.labels import LabelStore, OverlayDataset
+from automl_al.active.loop import ModelKind, Scored, Trained
+from automl_al.active.scoring import ProbsFn, score_pool
+from automl_al.config import Config
+from automl_al.models import build_model, mc_probs, verify_mc_dropout
+from automl_al.tracking import Tracker
+from automl_al.training.checkpoint import load_checkpoint
+from automl_al.training.loaders import eval_loader
+from automl_al.training.supervised import train_supervised
+from automl_al.utils import select_device
+
+if TYPE_CHECKING:
+    from automl_al.data import PreparedData
+
+
+class PrefixedTracker:
+    """Passes everything to ``tracker``, prefixing metric names: two fits share one phase run."""
+
+    def __init__(self, tracker: Tracker, prefix: str) -> None:
+        self._tracker = tracker
+        self._prefix = prefix
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        self._tracker.log_metrics({f"{self._prefix}{k}": v for k, v in metrics.items()}, step=step)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tracker, name)
+
+
+class ModelLearner:
+    """Trains with :func:`train_supervised`, scores with :func:`score_pool` and ``mc_probs``."""
+
+    def __init__(self, cfg: Config, prepared: PreparedData, store: LabelStore, *, progress: bool = True) -> None:
+        self.cfg = cfg
+        self.mc_cfg = mc_twin(cfg)
+        self.prepared = prepared
+        self.store = store
+        self.progress = progress
+        self.device = select_device(cfg.train.device)
+        self.needs_mc = create_acquisition(cfg.active.acquisition, seed=cfg.seed).needs_mc
+        get_reduction(cfg.active.reduction)  # an unknown name fails now, not after a phase of training
+
+    def _config(self, kind: ModelKind) -> Config:
+        return self.cfg if kind == "det" else self.mc_cfg
+
+    def build(self, kind: ModelKind, checkpoint: Path | None = None) -> nn.Module:
+        """A fresh model of ``kind``, loaded from ``checkpoint`` when given."""
+        cfg = self._config(kind)
+        model = build_model(cfg.model, cfg.task, cfg.data.in_channels, cfg.data.classes)
+        if checkpoint is not None:
+            load_checkpoint(checkpoint, model)
+        return model
+
+    def _train_dataset(self, ids: list[str]) -> OverlayDataset:
+        images = self.prepared.dataset(ids, augment=False, with_target=False)
+        return OverlayDataset(images, ids, self.store)
+
+    def train(
+        self,
+        kind: ModelKind,
+        train_ids: list[str],
+        *,
+        phase: int,
+        checkpoint: Path,
+        init_from: Path | None,
+        tracker: Tracker,
+    ) -> Trained:
+        init_state = self.build(kind, init_from).state_dict() if init_from is not None else None
+        result = train_supervised(
+            self._config(kind),
+            self.prepared,
+            train_dataset=self._train_dataset(train_ids),
+            tracker=PrefixedTracker(tracker, f"{kind}_"),  # type: ignore[arg-type]
+            on_epoch=lambda epoch, metrics: crash_point(f"epoch:{kind}:{phase}:{epoch}"),
+            checkpoint_path=checkpoint,
+            init_state=init_state,
+            progress=self.progress,
+        )
+        metrics = {f"val_{k}": v for k, v in result.val_metrics.items()}
+        metrics.update({f"test_{k}": v for k, v in result.test_metrics.items()})
+        return Trained(metrics, result.fit.seconds)
+
+    def _probs_fn(self, det_checkpoint: Path, mc_checkpoint: Path | None, example: Tensor) -> ProbsFn:
+        """MC probabilities ``[T, B, C, *S]`` from the twin, or ``[1, B, C, *S]`` from the
+        deterministic model; the twin is checked on ``example`` first (dropout must change its output)."""
+        if not self.needs_mc:
+            det = self.build("det", det_checkpoint).to(self.device).eval()
+            return lambda x: torch.softmax(det(x).float(), dim=1)[None]
+        if mc_checkpoint is None:
+            raise ValueError(f"acquisition {self.cfg.active.acquisition!r} needs the MC-dropout model's checkpoint")
+        mc = self.build("mc", mc_checkpoint).to(self.device).eval()
+        verify_mc_dropout(mc, example.to(self.device))
+        samples = self.cfg.active.mc_samples
+        return lambda x: mc_probs(mc, x, samples)
+
+    def score(
+        self, ids: list[str], *, phase: int, det_checkpoint: Path, mc_checkpoint: Path | None, seed: int
+    ) -> Scored:
+        acquisition = create_acquisition(self.cfg.active.acquisition, seed=seed)
+        reduction = get_reduction(self.cfg.active.reduction)
+        dataset = self.prepared.dataset(ids, augment=False, with_target=False)
+        loader = eval_loader(dataset, max(self.cfg.train.batch_size, 16), device=self.device)
+        probs_fn = self._probs_fn(det_checkpoint, mc_checkpoint, dataset[0][0][None])
+        batches = iter(range(1, len(loader) + 1))
+
+        def counted(x: Tensor) -> Tensor:
+            probs = probs_fn(x)
+            crash_point(f"scoring:{phase}:{next(batches)}")
+            return probs
+
+        result = score_pool(counted, loader, acquisition, reduction, device=self.device, progress=self.progress)
+        return Scored([ids[i] for i in result.indices], np.asarray(result.scores), result.seconds_per_image)
