@@ -16,7 +16,7 @@ from automl_al.utils import atomic_write_text
 
 _ORDER = {TrialState.COMPLETE: 0, TrialState.PRUNED: 1, TrialState.FAIL: 2, TrialState.RUNNING: 3, TrialState.WAITING: 4}
 FIXED_COLUMNS = ("rank", "trial", "state", "value", "epochs", "seconds")
-TAIL_COLUMNS = ("fail_kind", "fail_reason", "retry_of")
+TAIL_COLUMNS = ("fail_kind", "fail_reason", "retry_of", "worker")
 
 
 def _last_value(t: FrozenTrial) -> float:
@@ -78,7 +78,7 @@ def to_csv(rows: list[dict[str, Any]], path: Any) -> None:
 
 def format_table(rows: list[dict[str, Any]], limit: int = 20) -> str:
     """A plain-text table of the first ``limit`` rows; long failure reasons are cut."""
-    cols = [c for c in _columns(rows) if c != "retry_of"]
+    cols = [c for c in _columns(rows) if c not in ("retry_of", "worker")]
     cells = [[_cell(r.get(c))[:40] for c in cols] for r in rows[:limit]]
     widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(cols)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True))]

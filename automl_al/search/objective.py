@@ -8,6 +8,8 @@ benchmark (``benchmarks/search_efficiency.py``) plugs in a replay of cached lear
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -85,6 +87,7 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         params = self.trial_params(trial)
         trial.set_user_attr("config", params)
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         with trial_run(self.tracker, trial, params) as run:
             try:
                 trial_cfg = apply_params(self.cfg, params)
