@@ -228,6 +228,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             for key in ("path", "labels_csv"):
                 if data.get(key) and not Path(data[key]).is_absolute():
                     data[key] = str((path.parent / data[key]).resolve())
+        search = raw.get("search")
+        if isinstance(search, dict) and search.get("space") and not Path(search["space"]).is_absolute():
+            beside = path.parent / search["space"]
+            if beside.is_file():  # else: relative to the CWD, or a shipped space (automl_al.search.space)
+                search["space"] = str(beside.resolve())
     raw = _merge(raw, parse_overrides(overrides))
     try:
         return Config.model_validate(raw)

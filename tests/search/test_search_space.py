@@ -166,3 +166,27 @@ def test_malformed_space_names_file_and_key(case: str, tmp_path: Path) -> None:
 def test_space_where_the_rules_accept_nothing_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SearchSpaceError, match="architecture: no combination is accepted"):
         load_space(_write(tmp_path, TINY_SPACE), compatible=lambda *a: False)
+
+
+def test_space_beside_the_config_file_is_found_from_any_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from automl_al.config import load_config
+
+    (tmp_path / "study").mkdir()
+    (tmp_path / "study" / "my-space.yaml").write_text(TINY_SPACE)
+    (tmp_path / "study" / "cfg.yaml").write_text("search:\n  space: my-space.yaml\n")
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config("study/cfg.yaml")
+    assert cfg.search.space == tmp_path / "study" / "my-space.yaml"
+    # A path that is not beside the file stays as written (CWD-relative or a shipped space).
+    (tmp_path / "study" / "cfg.yaml").write_text("search:\n  space: search_spaces/ednas-paper.yaml\n")
+    assert load_config("study/cfg.yaml").search.space == Path("search_spaces/ednas-paper.yaml")
+
+
+def test_packaged_demo_config_finds_its_space() -> None:
+    from automl_al.config import load_config
+    from automl_al.templates import demo_config_path
+
+    cfg = load_config(demo_config_path())
+    space = load_space(resolve_space_path(cfg.search.space), cfg)
+    assert space.path == demo_config_path().parent / "demo-space.yaml"
+    assert len(space.architectures) == 4
