@@ -59,6 +59,8 @@ class Tracker(Protocol):
 
     def log_model(self, model: Any, example_input: np.ndarray, name: str = "model") -> str | None: ...
 
+    def register_model(self, model_uri: str, name: str, alias: str) -> str | None: ...
+
 
 class NullTracker:
     """Tracks nothing; run ids are empty strings."""
@@ -83,6 +85,9 @@ class NullTracker:
         pass
 
     def log_model(self, model: Any, example_input: np.ndarray, name: str = "model") -> str | None:
+        return None
+
+    def register_model(self, model_uri: str, name: str, alias: str) -> str | None:
         return None
 
 
@@ -159,6 +164,44 @@ class MlflowTracker:
             model, name=name, signature=signature, input_example=example_input, pip_requirements=["torch"]
         )
         return info.model_uri
+
+    def register_model(self, model_uri: str, name: str, alias: str) -> str | None:
+        """Register ``model_uri`` as a new version of ``name`` and point ``alias`` (e.g. "champion") at it."""
+        version = self._mlflow.register_model(model_uri, name)
+        self._mlflow.MlflowClient().set_registered_model_alias(name, alias, version.version)
+        return str(version.version)
+
+
+def _source_run_id(uri: str) -> str:
+    """The run that logged the model behind ``runs:/``, ``models:/name@alias``, ``models:/name/N``
+    or ``models:/m-...`` (an MLflow 3 logged model)."""
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    if uri.startswith("runs:/"):
+        return uri.removeprefix("runs:/").split("/")[0]
+    if uri.startswith("models:/"):
+        ref = uri.removeprefix("models:/")
+        if "@" in ref:
+            name, alias = ref.split("@", 1)
+            return client.get_model_version_by_alias(name, alias).run_id
+        parts = ref.split("/")
+        if len(parts) == 2 and parts[1].isdigit():
+            return client.get_model_version(parts[0], parts[1]).run_id
+        return mlflow.get_logged_model(parts[0]).source_run_id
+    raise ValueError(f"{uri!r} is not an MLflow model URI (runs:/RUN_ID/model or models:/NAME@ALIAS)")
+
+
+def load_logged_model(uri: str, artifact: str, tracking_uri: str | None = None) -> tuple[Any, str]:
+    """A torch model logged to MLflow (on CPU) and the text of ``artifact`` from the run that logged it
+    (e.g. the resolved config saved beside the model)."""
+    import mlflow
+    import mlflow.pytorch
+
+    mlflow.set_tracking_uri(tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri())
+    model = mlflow.pytorch.load_model(uri, map_location="cpu")
+    local = mlflow.artifacts.download_artifacts(run_id=_source_run_id(uri), artifact_path=artifact)
+    return model, Path(local).read_text()
 
 
 def make_tracker(cfg: Any) -> Tracker:

@@ -22,8 +22,8 @@ LEADERBOARD = [
     {"trial": 2, "arch": "FPN", "lr": 1e-5, "score": None, "duration_s": 1.0, "state": "PRUNED"},
 ]
 CURVES = {
-    "mfe": [{"labeled": 10, "test_iou": 0.3}, {"labeled": 20, "test_iou": 0.5}],
-    "random": [{"labeled": 10, "test_iou": 0.3}, {"labeled": 20, "test_iou": 0.4}],
+    "mfe": [[{"labeled_fraction": 0.1, "test_iou": 0.3}, {"labeled_fraction": 0.2, "test_iou": 0.5}]],
+    "random": [[{"labeled_fraction": 0.1, "test_iou": 0.3}, {"labeled_fraction": 0.2, "test_iou": 0.4}]],
 }
 # matplotlib's default colours: the best trial's bar (red) and the second curve (orange).
 RED, ORANGE = (0xD6, 0x27, 0x28), (0xFF, 0x7F, 0x0E)

@@ -19,7 +19,7 @@ from automl_al.utils import atomic_write_bytes, atomic_write_text
 if TYPE_CHECKING:
     from automl_al.tracking import Tracker
 
-__all__ = ["ReportData", "Row", "SampleSet", "make_figures", "render_html", "write_report"]
+__all__ = ["ReportData", "Row", "SampleSet", "build_report", "make_figures", "render_html", "write_report"]
 
 
 def write_report(
@@ -42,3 +42,11 @@ def write_report(
             tracker.log_artifact(out_dir / f"{name}.png", artifact_path="report")
         tracker.log_artifact(page, artifact_path="report")
     return page
+
+
+def build_report(run_dir: Path, *, tracker: Tracker | None = None) -> Path:
+    """Rebuild ``<run_dir>/report/report.html`` from the files the run left behind."""
+    from automl_al.report.collect import collect_report_data
+
+    data, class_names = collect_report_data(Path(run_dir))
+    return write_report(data, Path(run_dir) / "report", tracker=tracker, class_names=class_names)

@@ -51,8 +51,9 @@ class ReportData:
     # One row per search trial: trial, params..., score, duration_s, state.
     leaderboard: list[Row] = field(default_factory=list)
     score_name: str = "score"
-    # Acquisition function -> rows with at least ``labeled`` and ``curve_metric``.
-    curves: dict[str, list[Row]] = field(default_factory=dict)
+    # Acquisition function -> one phase table per seed; rows hold ``labeled_fraction`` and
+    # ``curve_metric`` (the per-phase rows of :func:`automl_al.active.loop.phase_rows`).
+    curves: dict[str, list[list[Row]]] = field(default_factory=dict)
     curve_metric: str = "test_iou"
     # One row per active-learning phase (any columns).
     phases: list[Row] = field(default_factory=list)

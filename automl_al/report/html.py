@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
+from automl_al.active.curves import curves_png
 from automl_al.report import plots
 from automl_al.report.data import ReportData, Row
 
@@ -67,7 +68,9 @@ def make_figures(data: ReportData, class_names: Sequence[str] | None = None) -> 
     if data.leaderboard:
         figures["leaderboard"] = plots.leaderboard_plot(data.leaderboard, data.score_name)
     if data.curves:
-        figures["learning_curve"] = plots.learning_curve_plot(data.curves, data.curve_metric)
+        figures["learning_curve"] = curves_png(
+            data.curves, data.curve_metric, title="Active learning: learning curve per acquisition function"
+        )
     if data.samples is not None and data.samples.ids:
         figures["samples"] = plots.samples_plot(data.samples, class_names)
     if data.class_metrics:
@@ -110,7 +113,7 @@ def render_html(data: ReportData, figures: dict[str, bytes]) -> str:
         _section(
             "learning-curve",
             "Learning curve per acquisition function",
-            _figure(figures, "learning_curve", f"{data.curve_metric} against labeled images"),
+            _figure(figures, "learning_curve", f"{data.curve_metric} against the labeled fraction of the pool"),
         ),
         _section("phases", "Active-learning phases", table(data.phases, table_id="phases-table") if data.phases else ""),
         _section("samples", "Sample predictions and uncertainty", sample_note, _figure(figures, "samples", "sample predictions")),

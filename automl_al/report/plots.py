@@ -56,27 +56,6 @@ def leaderboard_plot(rows: Sequence[Row], score_name: str = "score") -> bytes:
     return _png(fig)
 
 
-def learning_curve_plot(curves: dict[str, Sequence[Row]], metric: str) -> bytes:
-    """``metric`` against the number of labeled images, one line per acquisition function."""
-    fig = _figure(7, 4)
-    ax = fig.add_subplot()
-    for name, rows in sorted(curves.items()):
-        pts = [(_finite(r.get("labeled")), _finite(r.get(metric))) for r in rows]
-        pts = sorted((x, y) for x, y in pts if x is not None and y is not None)
-        if pts:
-            xs, ys = zip(*pts)
-            ax.plot(xs, ys, marker="o", label=name)
-    if ax.lines:
-        ax.legend(title="acquisition")
-    else:
-        ax.text(0.5, 0.5, "no phases recorded", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel("labeled images")
-    ax.set_ylabel(metric)
-    ax.set_title("Active learning: learning curve per acquisition function")
-    ax.grid(alpha=0.3)
-    return _png(fig)
-
-
 def class_metrics_plot(class_metrics: dict[str, dict[str, float]]) -> bytes:
     """Grouped bars: one group per class, one bar per metric."""
     fig = _figure(7, 3.2)
