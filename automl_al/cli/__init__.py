@@ -16,9 +16,10 @@ from automl_al.cli.data import DataCommand
 from automl_al.cli.init import InitCommand
 from automl_al.cli.report import ReportCommand
 from automl_al.cli.run import RunCommand
+from automl_al.cli.search import SearchCommand
 from automl_al.cli.train import TrainCommand
 
-COMMANDS: dict[str, type[Command]] = {c.name: c for c in (DataCommand, TrainCommand, InitCommand, RunCommand, ReportCommand)}
+COMMANDS: dict[str, type[Command]] = {c.name: c for c in (DataCommand, TrainCommand, InitCommand, RunCommand, ReportCommand, SearchCommand)}
 
 
 def build_parser() -> argparse.ArgumentParser:
