@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,8 @@ from automl_al.tracking import NullTracker, Tracker
 from automl_al.utils import atomic_write_text
 
 log = logging.getLogger(__name__)
+
+_PER_CLASS = re.compile(r"_\d+$")  # "val_iou_1": per-class metrics stay in the state, not the table
 
 ModelKind = Literal["det", "mc"]
 
@@ -140,7 +143,7 @@ def phase_rows(state: ActiveState) -> list[dict[str, float | int | str]]:
             "phase": p.phase,
             "labeled": p.labeled_count,
             "labeled_fraction": p.labeled_count / state.pool_size if state.pool_size else 0.0,
-            **p.metrics,
+            **{k: v for k, v in p.metrics.items() if not _PER_CLASS.search(k)},
             "train_seconds": sum(p.train_seconds.values()),
         }
         if p.scoring_seconds_per_image is not None:

@@ -77,7 +77,8 @@ def run_active(
     learner = ModelLearner(cfg, prepared, LabelStore(paths.labels), progress=progress)
 
     def finish(result: ActiveResult, tracker: Tracker) -> None:
-        result.report_files = write_summary(result, tracker, title=f"{cfg.name}: {cfg.active.acquisition}")
+        title = f"{cfg.name}: learning curve"
+        result.report_files = write_summary(result, tracker, label=cfg.active.acquisition, title=title)
 
     loop = ActiveLoop(
         cfg,

@@ -24,13 +24,14 @@ def curve_metric(rows: list[dict]) -> str:
     return "val_loss"
 
 
-def write_summary(result: ActiveResult, tracker: Tracker, *, title: str) -> list[Path]:
-    """Write and log the learning curve, the per-phase table (CSV + markdown) and the final model."""
+def write_summary(result: ActiveResult, tracker: Tracker, *, label: str, title: str) -> list[Path]:
+    """Write and log the learning curve (one line called ``label``), the per-phase table (CSV +
+    markdown) and the final model; the last phase's numbers go to the run as ``final_*`` metrics."""
     out = Path(result.run_dir) / "active"
     files = {
         "phases.csv": table_csv(result.rows).encode(),
         "phases.md": table_markdown(result.rows).encode(),
-        "learning_curve.png": curves_png({title: [result.rows]}, curve_metric(result.rows), title=title),
+        "learning_curve.png": curves_png({label: [result.rows]}, curve_metric(result.rows), title=title),
     }
     paths = []
     for name, data in files.items():
@@ -43,4 +44,7 @@ def write_summary(result: ActiveResult, tracker: Tracker, *, title: str) -> list
         paths.append(out / "model.pt")
     for path in paths:
         tracker.log_artifact(path, artifact_path="active")
+    if result.rows:
+        last = result.rows[-1]
+        tracker.log_metrics({f"final_{k}": float(v) for k, v in last.items() if isinstance(v, (int, float))})
     return paths

@@ -12,14 +12,16 @@ import sys
 from collections.abc import Sequence
 
 from automl_al.cli.base import Command, CommandError
+from automl_al.cli.compare import CompareCommand
 from automl_al.cli.data import DataCommand
 from automl_al.cli.init import InitCommand
+from automl_al.cli.learn import LearnCommand
 from automl_al.cli.report import ReportCommand
 from automl_al.cli.run import RunCommand
 from automl_al.cli.search import SearchCommand
 from automl_al.cli.train import TrainCommand
 
-COMMANDS: dict[str, type[Command]] = {c.name: c for c in (DataCommand, TrainCommand, InitCommand, RunCommand, ReportCommand, SearchCommand)}
+COMMANDS: dict[str, type[Command]] = {c.name: c for c in (DataCommand, TrainCommand, InitCommand, RunCommand, ReportCommand, SearchCommand, LearnCommand, CompareCommand)}
 
 
 def build_parser() -> argparse.ArgumentParser:
