@@ -11,12 +11,15 @@ and every worker of a shared study log under the same parent.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import optuna
 
 from automl_al.tracking import Tracker
+
+log = logging.getLogger(__name__)
 
 PARENT_ATTR = "tracking_run_id"
 
@@ -38,9 +41,19 @@ def ensure_parent_run(tracker: Tracker, study: optuna.Study, tags: Mapping[str, 
 
 
 @contextlib.contextmanager
-def parent_run(tracker: Tracker, name: str, run_id: str | None, tags: Mapping[str, str]) -> Iterator[None]:
-    """Re-open the study's parent run and (re)state its tags: this worker's sampler may differ."""
-    with tracker.start_run(name, tags=dict(tags), run_id=run_id):
+def parent_run(tracker: Tracker, study: optuna.Study, tags: Mapping[str, str]) -> Iterator[None]:
+    """Re-open the study's parent run and (re)state its tags: this worker's sampler may differ.
+
+    If the stored run is gone (another tracking store, a deleted database), a new parent replaces it.
+    """
+    run_id = study.user_attrs.get(PARENT_ATTR)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(tracker.start_run(study.study_name, tags=dict(tags), run_id=run_id))
+        except Exception as e:  # the tracker's "no such run"; anything else fails again just below
+            log.warning("tracking run %s of study %r cannot be reopened (%s); starting a new one", run_id, study.study_name, e)
+            new_id = stack.enter_context(tracker.start_run(study.study_name, tags=dict(tags)))
+            study.set_user_attr(PARENT_ATTR, new_id)
         tracker.set_tags(tags)
         yield
 

@@ -170,7 +170,7 @@ def run_search(
         with creation_lock(url):
             study = open_study(open_storage(url, single_worker=single_worker), name)
             _record_or_check(study, space, cfg, monitor)
-            parent_id = ensure_parent_run(tracker, study, tags)
+            ensure_parent_run(tracker, study, tags)
         if single_worker and (orphans := recover_orphans(study)):
             log.warning("re-queued trial(s) %s left running by a stopped process", orphans)
         n_existing = len(study.get_trials(deepcopy=False))
@@ -180,6 +180,6 @@ def run_search(
         if progress:
             print(f"search: study {name!r} on {display_url(url)}: {len(space.architectures)} architectures, "
                   f"{space.size or 'continuous'} points, target {cfg.search.n_trials} trials")
-        with parent_run(tracker, name, parent_id, tags):
+        with parent_run(tracker, study, tags):
             _optimize(study, objective, cfg, progress)
             return _finish(study, cfg, tracker, url, progress)

@@ -52,3 +52,15 @@ def test_parent_and_child_runs(search_cfg: Config, tmp_path: Path) -> None:
     runs = client.search_runs([exp.experiment_id])
     assert len([r for r in runs if "mlflow.parentRunId" not in r.data.tags]) == 1
     assert "trial-005" in {r.info.run_name for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id}
+
+
+def test_resume_into_a_fresh_tracking_store_starts_a_new_parent(search_cfg: Config, tmp_path: Path) -> None:
+    one = search_cfg.model_copy(update={"search": search_cfg.search.model_copy(update={"n_trials": 1})})
+    run_search(one, tracker=MlflowTracker("a", f"sqlite:///{tmp_path / 'a.db'}"), trainer=CurveTrainer(), progress=False)
+    two = search_cfg.model_copy(update={"search": search_cfg.search.model_copy(update={"n_trials": 2})})
+    uri_b = f"sqlite:///{tmp_path / 'b.db'}"
+    run_search(two, tracker=MlflowTracker("b", uri_b), trainer=CurveTrainer(), progress=False)
+    client = MlflowClient(uri_b)
+    runs = client.search_runs([client.get_experiment_by_name("b").experiment_id])
+    (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert [r.info.run_name for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id] == ["trial-001"]
