@@ -24,7 +24,7 @@ import numpy as np
 
 from automl_al.active.acquisition import available_acquisitions
 from automl_al.active.architecture import resolve_architecture
-from automl_al.active.curves import Row, curve_stats, curves_png, first_reaching, table_csv, table_markdown
+from automl_al.active.curves import Row, curves_png, first_reaching, table_csv, table_markdown
 from automl_al.active.learner import PrefixedTracker
 from automl_al.active.run import run_active
 from automl_al.config import Config, ConfigError
@@ -102,16 +102,19 @@ def _arm_config(cfg: Config, root: Path, arm: str, seed_index: int) -> Config:
 
 
 def _phase_table(runs: dict[str, list[list[Row]]], metric: str) -> list[Row]:
-    """Phase i of every arm side by side: mean labeled fraction, then mean and SD per arm."""
-    stats = {arm: curve_stats(r, metric) for arm, r in runs.items()}
-    length = max(len(s.mean) for s in stats.values())
+    """Phase i of every arm side by side: labeled fraction (the same for every arm, as K is), then
+    the mean and SD over seeds of ``metric`` per arm."""
+    length = max(len(r) for runs_of_arm in runs.values() for r in runs_of_arm)
     rows: list[Row] = []
     for i in range(length):
-        row: dict[str, float | int | str] = {"phase": i + 1}
+        at_i = [r[i] for runs_of_arm in runs.values() for r in runs_of_arm if i < len(r)]
+        row: dict[str, float | int | str] = {
+            "phase": i + 1,
+            "labeled_fraction": float(np.mean([float(r["labeled_fraction"]) for r in at_i])),
+        }
         for arm, runs_of_arm in runs.items():
             values = [float(r[i][metric]) for r in runs_of_arm if i < len(r) and metric in r[i]]
             if values:
-                row[f"{arm}_fraction"] = float(np.mean([float(r[i]["labeled_fraction"]) for r in runs_of_arm if i < len(r)]))
                 row[arm] = float(np.mean(values))
                 row[f"{arm}_sd"] = float(np.std(values))
         rows.append(row)

@@ -249,11 +249,12 @@ class ActiveLoop:
     def _initial_phase(self, phase: PhaseState) -> None:
         if not phase.done("queried"):
             pool = set(self.pool_ids)
-            given = [i for i in self.oracle.given_ids() if i in pool]
             size = min(self.active.initial, budget_count(self.active.budget, len(pool)) or len(pool), len(pool))
+            seed = phase_seed(self.cfg.seed, 0, "initial")
+            given = [i for i in self.oracle.given_ids() if i in pool]
+            given = self.initial_selector(given, size, seed) if len(given) > size else given
             candidates = [i for i in self.pool_ids if i not in set(given)]
-            need = max(0, size - len(given))
-            picked = self.initial_selector(candidates, need, phase_seed(self.cfg.seed, 0, "initial")) if need else []
+            picked = self.initial_selector(candidates, size - len(given), seed) if size > len(given) else []
             phase.queried = given + picked
             phase.query_scores = [None] * len(phase.queried)
             self._mark(phase, "queried")

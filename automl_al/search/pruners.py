@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import optuna
 
-from automl_al.training.registry import Registry
+from automl_al.registry import Registry
 
 PrunerFactory = Callable[[int], optuna.pruners.BasePruner]
 PRUNERS: Registry[PrunerFactory] = Registry("pruner")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import optuna
 
 from automl_al.search.space import SearchSpace, SearchSpaceError
-from automl_al.training.registry import Registry
+from automl_al.registry import Registry
 
 SamplerFactory = Callable[[SearchSpace, int, int], optuna.samplers.BaseSampler]
 SAMPLERS: Registry[SamplerFactory] = Registry("sampler")

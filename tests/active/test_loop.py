@@ -197,3 +197,10 @@ def test_tracking_parent_run_is_reused_on_resume_with_a_child_per_phase(make_cfg
     lines = children[0]["texts"]["queries.csv"].splitlines()
     assert lines[0] == "id,score" and len(lines) == 4
     assert parents[-1]["tags"]["stop_reason"] == "max_phases"
+
+
+def test_more_given_labels_than_the_initial_size_are_subsampled(make_cfg):
+    oracle = FakeOracle(given=pool(20)[10:])
+    make_loop(make_cfg(initial=4, max_phases=1), oracle=oracle).run()
+    phase, initial = oracle.requests[0]
+    assert len(initial) == 4 and set(initial) <= set(pool(20)[10:])

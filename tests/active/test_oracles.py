@@ -137,3 +137,10 @@ def test_classification_labels_from_a_csv_by_index_or_name(tmp_path):
     (tmp_path / "labels" / "labels.csv").write_text("id,label\nimg-001,c\nimg-002,1\n")
     labels = oracle.request(1, ["img-001", "img-002"], [0.2, 0.1])
     assert int(labels["img-001"]) == 2 and int(labels["img-002"]) == 1
+
+
+def test_given_labels_serve_only_the_initial_set(tmp_path):
+    _, oracle = _oracle(tmp_path, labeled=["img-002", "img-003"])
+    with pytest.raises(WaitingForLabels) as info:
+        oracle.request(1, ["img-002"], [0.4])
+    assert list(info.value.problems) == ["img-002"]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from torch import Tensor
 
-from automl_al.active.acquisition._registry import Registry
+from automl_al.registry import Registry
 
 Reduction = Callable[[Tensor, Tensor], Tensor]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from automl_al.active.acquisition._registry import Registry
+from automl_al.registry import Registry
 from automl_al.active.acquisition.heuristics import (
     Acquisition,
     ClassEntropy,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from automl_al.active.oracles.base import Oracle, WaitingForLabels
 from automl_al.active.oracles.folder import FolderOracle
 from automl_al.active.oracles.simulated import SimulatedOracle
-from automl_al.training.registry import Registry
+from automl_al.registry import Registry
 
 if TYPE_CHECKING:
     from automl_al.config import Config
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 OracleFactory = Callable[["PreparedData", "Config"], Oracle]
 
-ORACLES: Registry[OracleFactory] = Registry("oracle (active.oracle)")
+ORACLES: Registry[OracleFactory] = Registry("oracle", "active.oracle")
 
 
 def register_oracle(name: str, factory: OracleFactory) -> None:

@@ -39,7 +39,8 @@ class Oracle(ABC):
     name: ClassVar[str]
 
     def given_ids(self) -> list[str]:
-        """Pool ids whose labels the user supplied up front (they start the labeled set)."""
+        """Pool ids whose labels the user supplied up front; up to ``active.initial`` of them
+        start the labeled set (phase 0) without a query."""
         return []
 
     @abstractmethod

@@ -7,8 +7,9 @@ uint8, named ``<safe id>.png``) and ``queries.csv`` (id, score, file, source pat
 the oracle validates every file (shape, values, exactly the queried ids) and returns the labels,
 or waits again naming each missing or bad one.
 
-Pool images that already had a label when the data was prepared are *given*: they start the
-labeled set without a query.
+Pool images that already had a label when the data was prepared are *given*: up to
+``active.initial`` of them start the labeled set (phase 0) without a query. Every later query goes
+to the human, so a pool that came fully labeled (the demo) still exercises the round trip.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class FolderOracle(Oracle):
         return [i for i in self._prepared.labeled_ids() if i in pool]
 
     def request(self, phase: int, ids: Sequence[str], scores: Sequence[float | None]) -> dict[str, np.ndarray]:
-        given = set(self.given_ids())
+        given = set(self.given_ids()) if phase == 0 else set()
         known = [i for i in ids if i in given]
         labels: dict[str, np.ndarray] = {}
         if known:

@@ -1,0 +1,58 @@
+"""The one sample record every data source yields, and the errors data discovery raises.
+
+Sources differ (PNG folders, NIfTI volumes, DICOM trees, class folders, the synthetic demo), but
+everything downstream (validation, the cache, splits, datasets) sees only :class:`Record`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+class DataError(ValueError):
+    """The dataset as a whole cannot be used (empty folder, unknown layout, bad config)."""
+
+
+class BadFileError(DataError):
+    """One file is unusable; the message always names the file and the problem."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+@dataclass
+class Record:
+    """One 2-D sample.
+
+    ``image`` holds raw intensities ``float32 [C, H, W]`` (before resizing and normalisation);
+    ``target`` is ``int64 [H, W]`` (segmentation), an ``int`` (classification) or ``None``
+    (unlabeled). ``group`` is the patient or volume: splits never cut a group. ``source`` is the file
+    (``path#frame=N`` / ``path#slice=N`` inside a multi-frame file or a volume). ``meta`` is
+    JSON-serialisable (DICOM geometry, original size, ...).
+    """
+
+    id: str
+    image: np.ndarray
+    target: np.ndarray | int | None
+    group: str
+    source: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def labeled(self) -> bool:
+        return self.target is not None
+
+
+@dataclass
+class Decoded:
+    """One decoded 2-D image from a file: ``image float32 [C, H, W]``, its metadata, and its frame
+    index inside a multi-frame file (``None`` for single-frame files)."""
+
+    image: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+    frame: int | None = None

@@ -1,0 +1,19 @@
+"""Data sources, one module each, chosen by name in ``data.source``.
+
+A source is a callable ``(cfg: DataConfig, problems: Problems) -> Iterator[Record]``: it walks its
+layout, reports every unusable file through ``problems`` (which raises or skips by policy) and yields
+records one at a time, so the cache can stream them to disk without holding a dataset in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from automl_al.config import DataConfig
+from automl_al.data.problems import Problems
+from automl_al.data.records import Record
+from automl_al.registry import Registry
+
+Source = Callable[[DataConfig, Problems], Iterator[Record]]
+
+SOURCES: Registry[Source] = Registry("data source", "data.source")
