@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +11,15 @@ import pytest
 from pydicom.data import get_testdata_file
 from pydicom.dataset import FileMetaDataset
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
+from PIL import Image
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
+from automl_al.config import DataConfig
+from automl_al.data.problems import Problems
 from automl_al.data.readers.dicom import read_dicom, series_indices, slice_position
-from automl_al.data.records import BadFileError
+from automl_al.data.records import BadFileError, DataError
+from automl_al.data.sources import SOURCES
+from automl_al.data.sources.dicom import dicom_source, group_of
 
 
 def _dcm(shared: Path, name: str) -> Path:
@@ -119,6 +125,7 @@ def _write_ct(path: Path, *, pixels: bool = True, photometric: str = "MONOCHROME
         ds.HighBit = 15
         ds.PixelRepresentation = 0
         ds.PixelData = values.tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return values
 
@@ -179,3 +186,90 @@ def test_slice_position_is_the_projection_on_the_normal() -> None:
     meta = {"ImageOrientationPatient": [1, 0, 0, 0, 1, 0], "ImagePositionPatient": [5.0, -3.0, 42.5]}
     assert slice_position(meta) == 42.5
     assert slice_position({"ImagePositionPatient": [0.0, 0.0, 1.0]}) is None
+
+
+# --- the "dicom" source -------------------------------------------------------------------------
+
+
+def _source(root: Path, policy: str = "error", **kw: object) -> tuple[list, Problems]:
+    problems = Problems(policy)  # type: ignore[arg-type]
+    return list(dicom_source(DataConfig(source="dicom", path=root, **kw), problems)), problems
+
+
+def test_registered_as_dicom() -> None:
+    assert SOURCES.get("dicom") is dicom_source
+
+
+def test_sunnybrook_tree_pairs_masks_and_keeps_the_unlabeled_pool(shared_data: Path) -> None:
+    root = shared_data / "sunnybrook_lv"
+    records, problems = _source(root)
+    assert len(problems) == 0
+    labeled = [r for r in records if r.target is not None]
+    assert len(records) == 36 + 117 and len(labeled) == 36
+    assert {r.id.split("/")[0] for r in labeled} == {"images"}
+    assert {r.id.split("/")[0] for r in records if r.target is None} == {"unlabeled"}
+    first = next(r for r in records if r.id == "images/SCD0000101_0048")
+    mask = np.asarray(Image.open(root / "masks" / "SCD0000101_0048.png"))
+    np.testing.assert_array_equal(first.target, mask // 255)  # 0/255 PNG -> class indices 0/1
+    assert first.target.dtype == np.int64 and set(np.unique(first.target)) == {0, 1}
+    assert first.group == "SCD0000101" and first.source == str(root / "images" / "SCD0000101_0048.dcm")
+    assert {r.group for r in records} == {"SCD0000101", "SCD0000201"}
+    for patient in ("SCD0000101", "SCD0000201"):  # one series per patient: indices are a permutation
+        indices = sorted(r.meta["series_index"] for r in records if r.group == patient)
+        assert indices == list(range(len(indices)))
+
+
+def test_tree_walk_skips_non_dicom_and_reads_suffixless_files(shared_data: Path, tmp_path: Path) -> None:
+    sample = shared_data / "sunnybrook_lv" / "images" / "SCD0000101_0048.dcm"
+    (tmp_path / "scans" / "deep").mkdir(parents=True)
+    shutil.copy(sample, tmp_path / "scans" / "deep" / "IM0001")  # scanner export: no suffix
+    (tmp_path / "scans" / "notes.txt").write_text("not an image")
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "scans" / "thumbnail.png")
+    (tmp_path / "scans" / "multi").mkdir()
+    (tmp_path / "scans" / "multi" / "emri_small.dcm").symlink_to(_dcm(shared_data, "emri_small.dcm"))
+    records, _ = _source(tmp_path, group_pattern=r"^(emri)_")
+    ids = [r.id for r in records]
+    assert ids == ["scans/deep/IM0001", *[f"scans/multi/emri_small#frame={i}" for i in range(10)]]
+    multi = records[1:]
+    assert {r.group for r in multi} == {"emri"}  # no PatientID: group_pattern on the stem
+    assert multi[3].source.endswith("emri_small.dcm#frame=3")
+    assert [r.meta["series_index"] for r in multi] == list(range(10))  # no geometry: InstanceNumber, then id
+
+
+def test_group_falls_back_to_the_stem(tmp_path: Path) -> None:
+    _write_ct(tmp_path / "anon.dcm")
+    records, _ = _source(tmp_path)
+    assert records[0].group == "P1"
+    assert group_of({}, "case7_slice2", r"^(case\d+)_") == "case7"
+    assert group_of({"PatientID": ""}, "case7_slice2", None) == "case7_slice2"
+
+
+def test_mask_shape_mismatch_is_reported_naming_both_files(tmp_path: Path) -> None:
+    _write_ct(tmp_path / "images" / "a.dcm")
+    _write_ct(tmp_path / "images" / "b.dcm")
+    (tmp_path / "masks").mkdir()
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(tmp_path / "masks" / "a.png")
+    Image.fromarray(np.eye(3, 4, dtype=np.uint8) * 2).save(tmp_path / "masks" / "b.png")
+    with pytest.raises(BadFileError, match=r"masks/a\.png: mask shape \(5, 5\) differs from image shape \(3, 4\) of .*images/a\.dcm"):
+        _source(tmp_path)
+    records, problems = _source(tmp_path, policy="skip")
+    assert [r.id for r in records] == ["images/b"]
+    np.testing.assert_array_equal(records[0].target, np.eye(3, 4, dtype=np.int64) * 2)  # indices kept
+    assert [Path(p).name for p, _ in problems.items] == ["a.png"]
+
+
+def test_broken_files_in_a_tree_are_reported_or_skipped(shared_data: Path, tmp_path: Path) -> None:
+    _write_ct(tmp_path / "good.dcm")
+    (tmp_path / "empty.dcm").write_bytes(b"")
+    (tmp_path / "liver.dcm").symlink_to(_dcm(shared_data, "liver.dcm"))
+    with pytest.raises(BadFileError, match=r"empty\.dcm"):
+        _source(tmp_path)
+    records, problems = _source(tmp_path, policy="skip")
+    assert [r.id for r in records] == ["good"]
+    assert sorted(Path(p).name for p, _ in problems.items) == ["empty.dcm", "liver.dcm"]
+
+
+def test_empty_tree_is_a_data_error(tmp_path: Path) -> None:
+    (tmp_path / "readme.txt").write_text("nothing here")
+    with pytest.raises(DataError, match=r"no DICOM files found"):
+        _source(tmp_path)

@@ -161,6 +161,11 @@ def frame_view(ds: Dataset, index: int) -> Dataset:
 
 def frame_meta(ds: Dataset, index: int) -> dict[str, Any]:
     """JSON-serialisable identity and geometry of one frame; absent attributes stay absent."""
+    with _quiet():  # pydicom validates values (e.g. UIDs) lazily, on first access
+        return _frame_meta(ds, index)
+
+
+def _frame_meta(ds: Dataset, index: int) -> dict[str, Any]:
     view = frame_view(ds, index)
     meta: dict[str, Any] = {}
     for keyword in _TEXT_META:
