@@ -64,8 +64,9 @@ def _step(optimizer: Optimizer, cfg: TrainConfig) -> Scheduler:
 
 @SCHEDULERS.register("plateau")
 def _plateau(optimizer: Optimizer, cfg: TrainConfig) -> Scheduler:
-    patience = min(PLATEAU_MAX_PATIENCE, max(1, cfg.epochs // 5))
-    return ReduceLROnPlateau(optimizer, mode="min", factor=PLATEAU_FACTOR, patience=patience)
+    plateau = min(PLATEAU_MAX_PATIENCE, max(1, cfg.epochs // 5))
+    # torch cuts the LR after MORE than ``patience`` flat epochs; S2 (Keras) cuts after ``plateau``.
+    return ReduceLROnPlateau(optimizer, mode="min", factor=PLATEAU_FACTOR, patience=plateau - 1)
 
 
 def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: TrainConfig) -> Optimizer:
