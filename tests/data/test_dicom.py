@@ -14,7 +14,8 @@ from pydicom.pixels import apply_modality_lut, apply_voi_lut
 from PIL import Image
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from automl_al.config import DataConfig
+from automl_al.config import Config, DataConfig
+from automl_al.data import prepare_data
 from automl_al.data.problems import Problems
 from automl_al.data.readers.dicom import read_dicom, series_indices, slice_position
 from automl_al.data.records import BadFileError, DataError
@@ -273,3 +274,18 @@ def test_empty_tree_is_a_data_error(tmp_path: Path) -> None:
     (tmp_path / "readme.txt").write_text("nothing here")
     with pytest.raises(DataError, match=r"no DICOM files found"):
         _source(tmp_path)
+
+
+def test_prepared_sunnybrook_never_splits_a_patient(shared_data: Path, tmp_path: Path) -> None:
+    cfg = Config.model_validate({
+        "run_dir": str(tmp_path / "run"),
+        "data": {"source": "dicom", "path": str(shared_data / "sunnybrook_lv"), "image_size": [32, 32]},
+    })
+    prepared = prepare_data(cfg, progress=False)
+    patients = {name: {prepared.groups[prepared.index_of(i)] for i in ids} for name, ids in prepared.splits.items()}
+    assert patients["test"] and patients["pool"]
+    assert not patients["test"] & patients["pool"] and not patients["val"] & (patients["test"] | patients["pool"])
+    assert set(prepared.splits["test"]) <= set(prepared.labeled_ids())  # the unlabeled pool never tests
+    assert len(prepared.labeled_ids()) == 36 and len(prepared.ids) == 153
+    meta = prepared.meta[prepared.index_of("images/SCD0000101_0048")]
+    assert meta["PatientID"] == "SCD0000101" and len(meta["ImageOrientationPatient"]) == 6

@@ -10,7 +10,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from automl_al.config import DataConfig
+from automl_al.config import Config, DataConfig
+from automl_al.data import prepare_data
 from automl_al.data.problems import Problems
 from automl_al.data.records import BadFileError, DataError
 from automl_al.data.sources import SOURCES
@@ -172,3 +173,21 @@ def test_real_hippocampus_slices_keep_their_volume_as_group(hippocampus: Path) -
     with_foreground = list(msd_source(_cfg(hippocampus, keep_empty_slices=False), Problems()))
     assert 0 < len(with_foreground) < len(records)
     assert all(r.target.any() for r in with_foreground)
+
+
+def test_prepared_hippocampus_never_splits_a_volume(hippocampus: Path, tmp_path: Path) -> None:
+    cfg = Config.model_validate({
+        "run_dir": str(tmp_path / "run"), "seed": 3,
+        "data": {"source": "msd", "path": str(hippocampus), "classes": 3, "image_size": [32, 32],
+                 "test_fraction": 0.2, "val_fraction": 0.2},
+    })
+    prepared = prepare_data(cfg, progress=False)
+    assert prepared.problems == []
+    split_of: dict[str, set[str]] = {}
+    for name, ids in prepared.splits.items():
+        for sample_id in ids:
+            split_of.setdefault(prepared.groups[prepared.index_of(sample_id)], set()).add(name)
+    assert len(split_of) == 5 and all(len(s) == 1 for s in split_of.values())
+    assert {next(iter(s)) for s in split_of.values()} == {"test", "val", "pool"}
+    image, target = prepared.dataset(prepared.splits["test"][:1])[0]
+    assert tuple(image.shape) == (1, 32, 32) and set(target.unique().tolist()) <= {0, 1, 2}
