@@ -17,3 +17,6 @@ from automl_al.registry import Registry
 Source = Callable[[DataConfig, Problems], Iterator[Record]]
 
 SOURCES: Registry[Source] = Registry("data source", "data.source")
+
+# Built-in sources register themselves on import (explicit imports, no filesystem scan).
+from automl_al.data.sources import demo, dicom, msd  # noqa: E402,F401
