@@ -10,7 +10,7 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 from pydicom.dataset import FileMetaDataset
-from pydicom.pixels import apply_modality_lut, apply_voi_lut
+from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut, convert_color_space
 from PIL import Image
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -84,6 +84,25 @@ def test_rgb_ultrasound_becomes_luminance(shared_data: Path) -> None:
     np.testing.assert_allclose(frame.image[0], expected, rtol=1e-6)
 
 
+def test_palette_ultrasound_becomes_luminance_of_its_colours(shared_data: Path) -> None:
+    path = _dcm(shared_data, "OBXXXX1A.dcm")
+    ds = pydicom.dcmread(path)
+    rgb = apply_color_lut(ds.pixel_array, ds).astype(np.float64)
+    (frame,) = read_dicom(path)
+    np.testing.assert_allclose(frame.image[0], rgb @ [0.299, 0.587, 0.114], rtol=1e-6)
+
+
+def test_ybr_is_converted_before_taking_luminance(tmp_path: Path) -> None:
+    rgb = np.random.default_rng(0).integers(0, 256, (6, 8, 3), dtype=np.uint8)
+    ybr = convert_color_space(rgb, "RGB", "YBR_FULL")
+    path = tmp_path / "us.dcm"
+    _write_colour(path, ybr, "YBR_FULL")
+    (frame,) = read_dicom(path)
+    expected = convert_color_space(ybr, "YBR_FULL", "RGB").astype(np.float64) @ [0.299, 0.587, 0.114]
+    np.testing.assert_allclose(frame.image[0], expected, rtol=1e-6)
+    np.testing.assert_allclose(frame.image[0], ybr[..., 0], atol=1.5)  # Y of YBR_FULL is the luma
+
+
 @pytest.mark.parametrize("where", ["shared", "pydicom"])
 def test_modality_lut_matches_pydicom(shared_data: Path, where: str) -> None:
     path = _dcm(shared_data, "693_UNCR.dcm") if where == "shared" else Path(get_testdata_file("CT_small.dcm"))
@@ -129,6 +148,24 @@ def _write_ct(path: Path, *, pixels: bool = True, photometric: str = "MONOCHROME
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return values
+
+
+def _write_colour(path: Path, pixels: np.ndarray, photometric: str) -> None:
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.6.1"  # ultrasound image storage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = pydicom.Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.Rows, ds.Columns, ds.SamplesPerPixel = *pixels.shape[:2], 3
+    ds.PhotometricInterpretation = photometric
+    ds.PlanarConfiguration = 0
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit = 7
+    ds.PixelRepresentation = 0
+    ds.PixelData = pixels.tobytes()
+    ds.save_as(path, enforce_file_format=True)
 
 
 def test_written_file_round_trips_and_monochrome1_is_inverted(tmp_path: Path) -> None:
