@@ -61,7 +61,7 @@ def read_dicom(path: Path, *, apply_voi: bool = True) -> list[Decoded]:
     with _quiet():
         ds = read_header(path, pixels=True)
         pixels = _decode(ds, path)
-        frames = _frame_count(ds)
+        frames = frame_count(ds)
         stack = pixels if frames > 1 else pixels[None]
         grey = _to_grey(stack, ds)
         out = []
@@ -101,14 +101,14 @@ def _decode(ds: Dataset, path: Path) -> np.ndarray:
     if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
         raise BadFileError(path, "has no pixel data (a report, structured report or presentation state?)")
     try:
-        with _quiet():
-            ds.pixel_array_options(as_rgb=False)  # YBR converted explicitly in _to_grey
-            return np.asarray(ds.pixel_array)
+        ds.pixel_array_options(as_rgb=False)  # YBR converted explicitly in _to_grey
+        return np.asarray(ds.pixel_array)
     except Exception as e:  # pydicom raises many kinds for truncated/compressed data
         raise BadFileError(path, f"pixel data cannot be decoded (truncated file or missing codec): {e}") from None
 
 
-def _frame_count(ds: Dataset) -> int:
+def frame_count(ds: Dataset) -> int:
+    """Frames in the file: ``NumberOfFrames``, or 1 when absent or empty."""
     return int(ds.get("NumberOfFrames") or 1)
 
 
@@ -118,7 +118,7 @@ def _to_grey(stack: np.ndarray, ds: Dataset) -> np.ndarray:
     if photometric == "PALETTE COLOR":
         stack = apply_color_lut(stack, ds)
     elif photometric.startswith("YBR"):
-        stack = convert_color_space(stack, photometric, "RGB", per_frame=stack.ndim == 4)
+        stack = convert_color_space(stack, photometric, "RGB", per_frame=True)  # stack is [F, H, W, 3]
     if stack.ndim == 4:
         return stack.astype(np.float64) @ LUMA
     return stack

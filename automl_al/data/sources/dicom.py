@@ -25,7 +25,7 @@ from PIL import Image, UnidentifiedImageError
 
 from automl_al.config import DataConfig
 from automl_al.data.problems import Problems
-from automl_al.data.readers.dicom import frame_meta, read_dicom, read_header, series_indices
+from automl_al.data.readers.dicom import frame_count, frame_meta, read_dicom, read_header, series_indices
 from automl_al.data.records import BadFileError, DataError, Record
 from automl_al.data.sources import SOURCES
 
@@ -115,7 +115,7 @@ def _headers(files: list[Path], root: Path, problems: Problems) -> tuple[list[Pa
             problems.report(e.path, e.problem)
             continue
         readable.append(path)
-        frames = int(ds.get("NumberOfFrames") or 1)
+        frames = frame_count(ds)
         for i in range(frames):
             metas[record_id(root, path, i if frames > 1 else None)] = frame_meta(ds, i)
     return readable, metas
