@@ -20,17 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tifffile
-from PIL import Image, UnidentifiedImageError
 
 from automl_al.config import DataConfig
 from automl_al.data.problems import Problems
+from automl_al.data.readers import DICOM_SUFFIXES, MASK_SUFFIXES, has_dicom_preamble, read_mask
 from automl_al.data.readers.dicom import frame_count, frame_meta, read_dicom, read_header, series_indices
 from automl_al.data.records import BadFileError, DataError, Record
 from automl_al.data.sources import SOURCES
 
-DICOM_SUFFIXES = {".dcm", ".dicom"}
-MASK_SUFFIXES = (".png", ".tif", ".tiff")
 _NOT_IMAGES = {"DICOMDIR"}
 
 
@@ -38,10 +35,7 @@ def is_dicom_file(path: Path) -> bool:
     """``.dcm``/``.dicom`` suffix, or the ``DICM`` magic at byte 128 (suffix-less scanner exports)."""
     if path.name in _NOT_IMAGES or path.name.startswith("."):
         return False
-    if path.suffix.lower() in DICOM_SUFFIXES:
-        return True
-    with path.open("rb") as f:
-        return f.read(132)[128:] == b"DICM"
+    return path.suffix.lower() in DICOM_SUFFIXES or has_dicom_preamble(path)
 
 
 def find_dicom_files(root: Path) -> list[Path]:
@@ -77,31 +71,13 @@ def find_mask(root: Path, path: Path, frame: int | None) -> Path | None:
     while True:
         masks = folder / "masks"
         if masks.is_dir():
-            for suffix in MASK_SUFFIXES:
+            for suffix in sorted(MASK_SUFFIXES):
                 if (masks / f"{stem}{suffix}").is_file():
                     return masks / f"{stem}{suffix}"
             return None
         if folder == root or root not in folder.parents:
             return None
         folder = folder.parent
-
-
-def read_mask(path: Path) -> np.ndarray:
-    """A label mask as ``int64 [H, W]``; binary 0/255 masks (the usual PNG export) become 0/1."""
-    try:
-        if path.suffix.lower() in (".tif", ".tiff"):
-            mask = tifffile.imread(path)
-        else:
-            with Image.open(path) as img:
-                mask = np.asarray(img)
-    except (OSError, ValueError, UnidentifiedImageError) as e:
-        raise BadFileError(path, f"unreadable mask: {e}") from None
-    if mask.ndim != 2:
-        raise BadFileError(path, f"a mask must be one grey channel of class indices, got shape {mask.shape}")
-    mask = mask.astype(np.int64)
-    if set(np.unique(mask).tolist()) <= {0, 255}:
-        mask //= 255
-    return mask
 
 
 def _headers(files: list[Path], root: Path, problems: Problems) -> tuple[list[Path], dict[str, dict[str, Any]]]:
