@@ -76,9 +76,13 @@ class RecordChecker:
             self.problems.report(_where(record), f"duplicate id {record.id!r} (also from {self._seen[record.id]})")
             return False, None
         target = task_target(record, self.task)
-        problem = _check_image(record) or _check_target(record, target, self.cfg, self.task)
+        problem = _check_image(record)
         if problem:
             self.problems.report(_where(record), problem)
+            return False, None
+        problem = _check_target(record, target, self.cfg, self.task)
+        if problem:  # name the mask file when the source says which it is
+            self.problems.report(record.meta.get("mask_file", _where(record)), problem)
             return False, None
         self._seen[record.id] = _where(record)
         return True, target
