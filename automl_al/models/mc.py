@@ -1,0 +1,121 @@
+"""Monte-Carlo dropout sampling: T stochastic softmax outputs per image, the input of acquisition.
+
+Only dropout is stochastic: the model is in eval mode (BatchNorm uses and keeps its running
+statistics) and only dropout modules run in train mode. The part of the network in front of the
+first active dropout is deterministic, so it runs once per batch and only the rest runs T times:
+
+- every active dropout inside ``segmentation_head``: encoder + decoder once, head T times;
+- inside ``decoder`` / ``segmentation_head``: encoder once, decoder + head T times;
+- inside a timm model's classifier: features and pooling once, classifier T times;
+- anything else: the whole network T times (correct for any model, just slower).
+
+On 2 CPU cores (Unet + resnet18, 128 px, T = 20) the head path is ~14x faster than the naive loop;
+looping over T beat repeating the decoder output T times along the batch (see tests/models).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+from torch.nn.modules.dropout import _DropoutNd
+
+Path_ = Literal["head", "decoder", "classifier", "naive"]
+
+
+class MCDropoutError(RuntimeError):
+    """A model that cannot give stochastic MC-dropout samples."""
+
+
+def active_dropouts(model: nn.Module) -> list[nn.Module]:
+    return [m for m in model.modules() if isinstance(m, _DropoutNd) and m.p > 0]
+
+
+@contextmanager
+def mc_dropout_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """``model.eval()`` with only the dropout modules in train mode; every module's mode is
+    restored on exit."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, _DropoutNd):
+            m.train()
+    try:
+        yield model
+    finally:
+        for m, training in modes:
+            m.training = training
+
+
+def _within(parts: list[nn.Module], dropouts: list[nn.Module]) -> bool:
+    inside = {id(m) for part in parts for m in part.modules()}
+    return all(id(d) in inside for d in dropouts)
+
+
+def sampling_path(model: nn.Module) -> Path_:
+    """Which part of ``model`` must run T times, found from where its active dropout modules are."""
+    dropouts = active_dropouts(model)
+    smp_like = all(hasattr(model, a) for a in ("encoder", "decoder", "segmentation_head"))
+    if smp_like and getattr(model, "classification_head", None) is None:
+        if _within([model.segmentation_head], dropouts):
+            return "head"
+        if _within([model.decoder, model.segmentation_head], dropouts):
+            return "decoder"
+    elif all(hasattr(model, a) for a in ("forward_features", "forward_head", "get_classifier")):
+        classifier = model.get_classifier()
+        if isinstance(classifier, nn.Module) and _within([classifier], dropouts):
+            return "classifier"
+    return "naive"
+
+
+def _stages(model: nn.Module, path: Path_, x: Tensor) -> tuple[object, Callable[[object], Tensor]]:
+    """(deterministic part's output, the stochastic rest as a function of it)."""
+    if path == "head":
+        model.check_input_shape(x)
+        return model.decoder(model.encoder(x)), model.segmentation_head
+    if path == "decoder":
+        model.check_input_shape(x)
+        return model.encoder(x), lambda f: model.segmentation_head(model.decoder(f))
+    if path == "classifier":
+        return model.forward_head(model.forward_features(x), pre_logits=True), model.get_classifier()
+    return x, model
+
+
+def mc_probs(model: nn.Module, x: Tensor, T: int, *, generator_seed: int | None = None) -> Tensor:
+    """Softmax probabilities of ``T`` MC-dropout passes: ``[T, N, C, *S]``.
+
+    ``generator_seed`` makes the dropout masks reproducible without touching the global RNG state.
+    """
+    if T < 1:
+        raise ValueError(f"MC samples T must be >= 1, got {T}")
+    path = sampling_path(model)
+    devices = [x.device] if x.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices, enabled=generator_seed is not None):
+        if generator_seed is not None:
+            torch.manual_seed(generator_seed)
+        with mc_dropout_mode(model), torch.inference_mode():
+            shared, rest = _stages(model, path, x)
+            return torch.stack([torch.softmax(rest(shared).float(), dim=1) for _ in range(T)])
+
+
+def verify_mc_dropout(model: nn.Module, x: Tensor) -> None:
+    """Raise :class:`MCDropoutError` unless two MC passes over ``x`` differ (dropout really acts)."""
+    if not active_dropouts(model):
+        raise MCDropoutError(
+            f"{type(model).__name__} has no dropout layer with p > 0, so MC sampling would repeat one "
+            "deterministic prediction; build the MC model with model.dropout: head or decoder "
+            "(active.dropout) and model.dropout_rate > 0"
+        )
+    probs = mc_probs(model, x, 2)
+    if torch.equal(probs[0], probs[1]):
+        raise MCDropoutError(
+            f"two MC-dropout passes of {type(model).__name__} gave identical outputs ({sampling_path(model)} "
+            "path): its dropout layers do not change the prediction; check that they sit where the "
+            "signal flows (model.dropout) and that model.dropout_rate > 0"
+        )
+
+
+__all__ = ["MCDropoutError", "active_dropouts", "mc_dropout_mode", "mc_probs", "sampling_path", "verify_mc_dropout"]
