@@ -18,6 +18,12 @@ def tiny_unet(seed: int = 0, classes: int = 2) -> nn.Module:
     )
 
 
+def pixel_net(seed: int = 0, classes: int = 2) -> nn.Module:
+    """A two-layer conv net with BatchNorm: the cheapest segmentation model with train/eval behaviour."""
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Conv2d(4, classes, 1))
+
+
 def tiny_classifier(seed: int = 0, classes: int = 2) -> nn.Module:
     """timm resnet18 with one input channel, random init."""
     import timm
