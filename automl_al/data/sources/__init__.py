@@ -19,4 +19,4 @@ Source = Callable[[DataConfig, Problems], Iterator[Record]]
 SOURCES: Registry[Source] = Registry("data source", "data.source")
 
 # Built-in sources register themselves on import (explicit imports, no filesystem scan).
-from automl_al.data.sources import demo, dicom, folder, msd  # noqa: E402,F401
+from automl_al.data.sources import classes, demo, dicom, folder, msd  # noqa: E402,F401
