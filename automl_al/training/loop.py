@@ -17,6 +17,7 @@ bit. Exceptions raised by ``on_epoch`` (e.g. ``optuna.TrialPruned``) propagate u
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -136,7 +137,7 @@ class _Trainer:
 def _check_finite(weighted: torch.Tensor, epoch: int) -> float:
     """Sum of the per-batch losses so far; raises naming the first non-finite batch."""
     total = weighted.sum().item()
-    if not torch.isfinite(torch.tensor(total)):
+    if not math.isfinite(total):
         bad = int((~torch.isfinite(weighted)).nonzero()[0])
         raise NonFiniteLossError(epoch, bad, weighted[bad].item())
     return total

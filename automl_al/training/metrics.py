@@ -50,18 +50,22 @@ class SegmentationMeter:
 
         self._smp = smp_metrics
         self.classes = classes
-        # tp, fp, fn, tn, each [1, C]: one "image" that is the whole set.
-        self._stats = torch.zeros(4, 1, classes, dtype=torch.long)
+        # tp, fp, fn, tn stacked as [4, 1, C]: one "image" that is the whole set. Kept on the
+        # logits' device, so validation does not wait for the host after every batch.
+        self._stats: torch.Tensor | None = None
 
     def update(self, logits: torch.Tensor, target: torch.Tensor) -> None:
         """``logits`` [N, C, H, W], ``target`` [N, H, W] integer labels."""
         _check_logits(logits, self.classes)
         pred = logits.argmax(dim=1)
         stats = self._smp.get_stats(pred, target.long(), mode="multiclass", num_classes=self.classes)
-        self._stats += torch.stack([s.sum(dim=0, keepdim=True).cpu() for s in stats])
+        batch = torch.stack(stats).sum(dim=1, keepdim=True)
+        self._stats = batch if self._stats is None else self._stats + batch
 
     def compute(self) -> dict[str, float]:
-        tp, fp, fn, tn = self._stats
+        if self._stats is None:
+            raise ValueError("no batches were evaluated: the dataset is empty")
+        tp, fp, fn, tn = self._stats.cpu()
         fg = slice(1, None)
         out: dict[str, float] = {}
         for name, fn_metric in (("iou", self._smp.iou_score), ("dice", self._smp.f1_score)):
@@ -83,14 +87,14 @@ class ClassificationMeter:
     def update(self, logits: torch.Tensor, target: torch.Tensor) -> None:
         """``logits`` [N, C], ``target`` [N] integer labels."""
         _check_logits(logits, self.classes)
-        self._probs.append(torch.softmax(logits.float(), dim=1).cpu())
-        self._targets.append(target.reshape(-1).cpu())
+        self._probs.append(torch.softmax(logits.float(), dim=1))
+        self._targets.append(target.reshape(-1))
 
     def compute(self) -> dict[str, float]:
         if not self._probs:
             raise ValueError("no batches were evaluated: the dataset is empty")
-        probs = torch.cat(self._probs).double().numpy()
-        target = torch.cat(self._targets).numpy()
+        probs = torch.cat(self._probs).double().cpu().numpy()
+        target = torch.cat(self._targets).cpu().numpy()
         return classification_metrics(target, probs)
 
 

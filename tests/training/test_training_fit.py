@@ -17,6 +17,7 @@ from training_fakes import Recorder, brightness_data, pixel_net, threshold_data,
 
 TRAIN = threshold_data(32, seed=1)
 VAL = threshold_data(16, seed=2)
+SMALL = threshold_data(16, seed=1)
 
 
 def cfg(**kw: object) -> TrainConfig:
@@ -70,7 +71,7 @@ def test_early_stopping_waits_patience_epochs_without_improvement() -> None:
 
 def test_same_seed_same_history_and_another_seed_differs() -> None:
     def losses(seed: int) -> list[tuple[float, float]]:
-        result = fit(tiny_unet(), TRAIN, VAL, cfg(), task="segmentation", classes=2, seed=seed, progress=False)
+        result = fit(tiny_unet(), SMALL, VAL, cfg(epochs=2), task="segmentation", classes=2, seed=seed, progress=False)
         return [(h["train_loss"], h["val_loss"]) for h in result.history]
 
     first = losses(0)
@@ -110,6 +111,14 @@ def test_tracker_gets_one_batched_call_per_epoch_with_the_prefix() -> None:
     assert [e for e, _ in epochs] == [1, 2]
 
 
+def test_amp_is_for_cuda_only() -> None:
+    def history(amp: bool) -> list[dict[str, float]]:
+        result = fit(pixel_net(), TRAIN, VAL, cfg(amp=amp), task="segmentation", classes=2, progress=False)
+        return [{k: v for k, v in h.items() if k != "epoch_seconds"} for h in result.history]
+
+    assert history(True) == history(False)  # on CPU, amp=True changes nothing (no fp16 autocast there)
+
+
 def test_exceptions_from_on_epoch_propagate() -> None:
     def prune(epoch: int, metrics: dict[str, float]) -> None:
         raise optuna.TrialPruned(f"pruned at {epoch}")
@@ -137,7 +146,7 @@ def test_every_segmentation_loss_trains(loss: str) -> None:
 def test_classification_learns_brightness() -> None:
     model = tiny_classifier()
     train, val = brightness_data(24, seed=1), brightness_data(12, seed=2)
-    result = fit(model, train, val, cfg(epochs=4, lr=1e-3), task="classification", classes=2, progress=False)
+    result = fit(model, train, val, cfg(epochs=4), task="classification", classes=2, progress=False)
     assert result.monitor == "val_balanced_accuracy"
     assert set(result.history[0]) == {"train_loss", "val_loss", "val_accuracy", "val_balanced_accuracy", "val_auroc",
                                       "lr", "epoch_seconds"}
