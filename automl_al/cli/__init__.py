@@ -16,12 +16,13 @@ from automl_al.cli.compare import CompareCommand
 from automl_al.cli.data import DataCommand
 from automl_al.cli.init import InitCommand
 from automl_al.cli.learn import LearnCommand
+from automl_al.cli.predict import PredictCommand
 from automl_al.cli.report import ReportCommand
 from automl_al.cli.run import RunCommand
 from automl_al.cli.search import SearchCommand
 from automl_al.cli.train import TrainCommand
 
-COMMANDS: dict[str, type[Command]] = {c.name: c for c in (DataCommand, TrainCommand, InitCommand, RunCommand, ReportCommand, SearchCommand, LearnCommand, CompareCommand)}
+COMMANDS: dict[str, type[Command]] = {c.name: c for c in (DataCommand, TrainCommand, InitCommand, RunCommand, ReportCommand, SearchCommand, LearnCommand, CompareCommand, PredictCommand)}
 
 
 def build_parser() -> argparse.ArgumentParser:
