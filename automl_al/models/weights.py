@@ -71,7 +71,7 @@ def unavailable(weights: str, model_name: str, error: BaseException) -> WeightsU
     return WeightsUnavailableError(
         f"pretrained weights {weights!r} for {model_name!r} (model.encoder_weights) are not in the "
         f"local caches ({', '.join(cache_locations())}) and downloads are off "
-        f"({type(error).__name__}: {error}). Fill the cache on a machine with internet, or set "
+        f"({type(error).__name__}: {str(error)[:160]}). Fill the cache on a machine with internet, or set "
         "model.encoder_weights to a local .pth / .pt / .safetensors file of encoder weights, "
         "or to null for random initialisation"
     )
@@ -108,7 +108,8 @@ def load_weights_file(module: nn.Module, path: str | Path, *, skip_prefixes: tup
     re-made for our classes) are neither loaded nor required."""
     state = {k: v for k, v in read_state_dict(path).items() if not k.startswith(skip_prefixes)}
     try:
-        missing, unexpected = module.load_state_dict(state, strict=False)
+        # nn.Module's own method: smp encoders override it to drop ImageNet heads and return nothing
+        missing, unexpected = nn.Module.load_state_dict(module, state, strict=False)
     except RuntimeError as e:  # shape mismatches
         raise WeightsLoadError(f"model.encoder_weights: {path} does not fit the encoder: {e}") from e
     missing = [k for k in missing if not k.startswith(skip_prefixes)]
