@@ -3,6 +3,7 @@ non-finite losses, callbacks and tracking."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import optuna
@@ -117,6 +118,20 @@ def test_amp_is_for_cuda_only() -> None:
         return [{k: v for k, v in h.items() if k != "epoch_seconds"} for h in result.history]
 
     assert history(True) == history(False)  # on CPU, amp=True changes nothing (no fp16 autocast there)
+
+
+def test_the_training_loop_syncs_with_the_host_every_20_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    syncs = 0
+    item = torch.Tensor.item
+
+    def counting_item(self: torch.Tensor) -> object:
+        nonlocal syncs
+        syncs += "automl_al" in sys._getframe(1).f_code.co_filename  # ours, not torch's CPU-only calls
+        return item(self)
+
+    monkeypatch.setattr(torch.Tensor, "item", counting_item)
+    fit(pixel_net(), TRAIN, None, cfg(epochs=2, batch_size=1), task="segmentation", classes=2, progress=False)
+    assert syncs == 2 * 2  # 32 batches per epoch: after batch 20 and after the last one
 
 
 def test_exceptions_from_on_epoch_propagate() -> None:
