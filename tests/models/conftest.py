@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,8 +12,13 @@ from automl_al.config import ModelConfig
 
 
 @pytest.fixture(autouse=True)
-def _two_threads() -> None:
-    torch.set_num_threads(2)
+def _one_thread() -> Iterator[None]:
+    """Tiny models gain nothing from threads, and OpenMP spinning beside other busy processes
+    (parallel test runs on 2 cores) slows them 50-fold; restore the caller's setting after."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def model_cfg(**kw: Any) -> ModelConfig:
