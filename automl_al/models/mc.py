@@ -9,8 +9,9 @@ first active dropout is deterministic, so it runs once per batch and only the re
 - inside a timm model's classifier: features and pooling once, classifier T times;
 - anything else: the whole network T times (correct for any model, just slower).
 
-On 2 CPU cores (Unet + resnet18, 128 px, T = 20) the head path is ~14x faster than the naive loop;
-looping over T beat repeating the decoder output T times along the batch (see tests/models).
+Unet + resnet18, 128 px, batch 8, T = 20, one CPU thread: encoder + decoder 1.55 s once, then the
+head looped over T 1.0 s, against 2.1 s for the decoder output repeated along the batch in chunks of
+4 samples and 3.4 s for all 20 at once; so T is a loop (about 12x faster than the naive 20 x 1.6 s).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.modules.dropout import _DropoutNd
 
-Path_ = Literal["head", "decoder", "classifier", "naive"]
+SamplingPath = Literal["head", "decoder", "classifier", "naive"]
 
 
 class MCDropoutError(RuntimeError):
@@ -55,7 +56,7 @@ def _within(parts: list[nn.Module], dropouts: list[nn.Module]) -> bool:
     return all(id(d) in inside for d in dropouts)
 
 
-def sampling_path(model: nn.Module) -> Path_:
+def sampling_path(model: nn.Module) -> SamplingPath:
     """Which part of ``model`` must run T times, found from where its active dropout modules are."""
     dropouts = active_dropouts(model)
     smp_like = all(hasattr(model, a) for a in ("encoder", "decoder", "segmentation_head"))
@@ -71,7 +72,7 @@ def sampling_path(model: nn.Module) -> Path_:
     return "naive"
 
 
-def _stages(model: nn.Module, path: Path_, x: Tensor) -> tuple[object, Callable[[object], Tensor]]:
+def _stages(model: nn.Module, path: SamplingPath, x: Tensor) -> tuple[object, Callable[[object], Tensor]]:
     """(deterministic part's output, the stochastic rest as a function of it)."""
     if path == "head":
         model.check_input_shape(x)
@@ -118,4 +119,11 @@ def verify_mc_dropout(model: nn.Module, x: Tensor) -> None:
         )
 
 
-__all__ = ["MCDropoutError", "active_dropouts", "mc_dropout_mode", "mc_probs", "sampling_path", "verify_mc_dropout"]
+__all__ = [
+    "MCDropoutError",
+    "active_dropouts",
+    "mc_dropout_mode",
+    "mc_probs",
+    "sampling_path",
+    "verify_mc_dropout",
+]

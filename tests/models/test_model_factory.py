@@ -83,18 +83,21 @@ CONTRACT_ENCODERS = [
 @pytest.mark.slow
 @pytest.mark.parametrize("encoder", CONTRACT_ENCODERS)
 def test_rules_predict_build_success_exactly(encoder: str) -> None:
-    """For every decoder, depth 3..5 and a few sizes: allowed <=> builds and gives [1, 2, H, W]."""
+    """For every decoder, depth 3..5 and sizes 32 / 64 px: allowed <=> builds and gives [1, 2, H, W]."""
     wrong = []
     for arch in rules.list_decoders():
         for depth in (3, 4, 5):
-            for size in (32, 64, 96):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    model = build_model(model_cfg(arch=arch, encoder=encoder, encoder_depth=depth), "segmentation", 1, 2)
+            except Exception:  # any failure counts: the rules must have refused it
+                model = None
+            for size in (32, 64):
                 allowed = rules.is_compatible(arch, encoder, encoder_depth=depth, image_size=size)
                 try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        model = build_model(model_cfg(arch=arch, encoder=encoder, encoder_depth=depth), "segmentation", 1, 2)
-                        works = _logits(model, torch.zeros(1, 1, size, size)).shape == (1, 2, size, size)
-                except Exception:  # any failure counts: the rules must have refused it
+                    works = model is not None and _logits(model, torch.zeros(1, 1, size, size)).shape == (1, 2, size, size)
+                except Exception:
                     works = False
                 if works != allowed:
                     wrong.append(f"{arch}+{encoder} depth {depth} {size}px: rules {allowed}, built {works}")
