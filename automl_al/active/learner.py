@@ -27,6 +27,7 @@ from automl_al.active.labels import LabelStore, OverlayDataset
 from automl_al.active.loop import ModelKind, Scored, Trained
 from automl_al.active.scoring import ProbsFn, score_pool
 from automl_al.config import Config
+from automl_al.data.transforms import pair_augment
 from automl_al.models import build_model, mc_probs, verify_mc_dropout
 from automl_al.tracking import Tracker
 from automl_al.training.checkpoint import load_checkpoint
@@ -78,7 +79,7 @@ class ModelLearner:
 
     def _train_dataset(self, ids: list[str]) -> OverlayDataset:
         images = self.prepared.dataset(ids, augment=False, with_target=False)
-        return OverlayDataset(images, ids, self.store)
+        return OverlayDataset(images, ids, self.store, transform=pair_augment(self.cfg.data, self.cfg.seed))
 
     def train(
         self,

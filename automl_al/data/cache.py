@@ -192,6 +192,7 @@ class PreparedData:
     meta: list[dict[str, Any]]
     problems: list[tuple[str, str]]
     splits: dict[str, list[str]]
+    seed: int = 0  # seeds the training augmentation, so a config + seed gives one model
 
     def __post_init__(self) -> None:
         self._row = {sample_id: k for k, sample_id in enumerate(self.ids)}
@@ -235,7 +236,7 @@ class PreparedData:
             self.root / "images.npy",
             self.root / "targets.npy" if with_target else None,
             rows,
-            transform=build_transforms(self.data_cfg, train=True) if augment else None,
+            transform=build_transforms(self.data_cfg, train=True, seed=self.seed) if augment else None,
         )
 
 
@@ -249,7 +250,7 @@ def load_prepared(root: Path, cfg: Config) -> PreparedData:
     return PreparedData(
         root=root, task=index["task"], data_cfg=d, ids=index["ids"], groups=index["groups"],
         sources=index["sources"], labeled=np.asarray(index["labeled"], dtype=bool), meta=index["meta"],
-        problems=problems, splits=splits,
+        problems=problems, splits=splits, seed=cfg.seed,
     )
 
 

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from automl_al.data.transforms import augment_arrays
+
 
 class CachedDataset(Dataset):
     """Rows ``rows`` of ``images.npy`` (and ``targets.npy``), optionally augmented."""
@@ -54,19 +56,8 @@ class CachedDataset(Dataset):
         image = np.array(self._images[row], dtype=np.float32)  # [C, H, W], a copy
         target = None if self._targets is None else np.array(self._targets[row])
         if self.transform is not None:
-            image, target = self._augment(image, target)
+            image, target = augment_arrays(self.transform, image, target)
         x = torch.from_numpy(np.ascontiguousarray(image))
         if target is None:
             return x, k
         return x, torch.as_tensor(target.astype(np.int64))
-
-    def _augment(self, image: np.ndarray, target: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-        """albumentations works channels-last; a [H, W] target is transformed jointly as a mask."""
-        kwargs: dict[str, Any] = {"image": np.moveaxis(image, 0, -1)}
-        is_mask = target is not None and target.ndim == 2
-        if is_mask:
-            kwargs["mask"] = target
-        out = self.transform(**kwargs)
-        img = out["image"]
-        img = img[None] if img.ndim == 2 else np.moveaxis(img, -1, 0)
-        return img.astype(np.float32), out["mask"] if is_mask else target

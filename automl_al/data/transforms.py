@@ -17,6 +17,7 @@ from typing import Any
 import albumentations as A
 import cv2
 import numpy as np
+import torch
 
 from automl_al.config import DataConfig
 from automl_al.registry import Registry
@@ -83,7 +84,44 @@ def _none() -> list[A.BasicTransform]:
     return []
 
 
-def build_transforms(cfg: DataConfig, train: bool = True) -> A.Compose | None:
-    """The ``data.augment`` pipeline for training; ``None`` for evaluation or ``augment: none``."""
+def build_transforms(cfg: DataConfig, train: bool = True, seed: int | None = None) -> A.Compose | None:
+    """The ``data.augment`` pipeline for training; ``None`` for evaluation or ``augment: none``.
+
+    ``seed`` fixes albumentations' own random state (it ignores numpy's and Python's global seeds),
+    so the same config and seed give the same augmented batches and the same trained model.
+    """
     steps = PIPELINES.get(cfg.augment)() if train else []
-    return A.Compose(steps) if steps else None
+    return A.Compose(steps, seed=seed) if steps else None
+
+
+def augment_arrays(
+    transform: A.Compose, image: np.ndarray, target: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``image [C, H, W]`` (and a ``[H, W]`` mask target, transformed jointly) through ``transform``;
+    albumentations works channels-last, class targets pass through unchanged."""
+    kwargs: dict[str, Any] = {"image": np.moveaxis(image, 0, -1)}
+    is_mask = target is not None and target.ndim == 2
+    if is_mask:
+        kwargs["mask"] = target
+    out = transform(**kwargs)
+    img = out["image"]
+    img = img[None] if img.ndim == 2 else np.moveaxis(img, -1, 0)
+    return np.ascontiguousarray(img, dtype=np.float32), out["mask"] if is_mask else target
+
+
+class PairAugment:
+    """The training augmentation as a callable on tensors ``(image [C, H, W], target)``: for
+    datasets whose targets live outside the cache (the active-learning label store)."""
+
+    def __init__(self, transform: A.Compose) -> None:
+        self.transform = transform
+
+    def __call__(self, image: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        img, tgt = augment_arrays(self.transform, image.numpy(), target.numpy())
+        return torch.from_numpy(img), torch.as_tensor(np.ascontiguousarray(tgt), dtype=torch.int64)
+
+
+def pair_augment(cfg: DataConfig, seed: int | None) -> PairAugment | None:
+    """:class:`PairAugment` for ``data.augment``, or ``None`` when it is ``none``."""
+    transform = build_transforms(cfg, train=True, seed=seed)
+    return PairAugment(transform) if transform is not None else None

@@ -19,6 +19,7 @@ from automl_al.active.architecture import resolve_architecture
 from automl_al.active.labels import LabelStore, OverlayDataset
 from automl_al.active.loop import RunPaths
 from automl_al.config import Config, save_config
+from automl_al.data.transforms import pair_augment
 from automl_al.predict.uncertainty import probs_and_uncertainty, uncertainty_method
 from automl_al.tracking import Tracker
 from automl_al.utils import atomic_write_json, select_device
@@ -121,7 +122,10 @@ def train_final(
     paths = FinalPaths(Path(cfg.run_dir))
     save_config(cfg, paths.config)
     store = LabelStore(RunPaths(Path(cfg.run_dir)).labels)
-    train_ds = OverlayDataset(prepared.dataset(labeled_ids, augment=False, with_target=False), labeled_ids, store)
+    train_ds = OverlayDataset(
+        prepared.dataset(labeled_ids, augment=False, with_target=False), labeled_ids, store,
+        transform=pair_augment(cfg.data, cfg.seed),
+    )
     with tracker.start_run("final", tags={"stage": "final", "task": cfg.task}):
         tracker.log_params({"labeled": len(labeled_ids), "model": cfg.model.model_dump(mode="json"), "train": cfg.train.model_dump(mode="json")})
         tracker.log_artifact(paths.config)

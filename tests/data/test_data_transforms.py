@@ -51,3 +51,28 @@ def test_float_clahe_keeps_range_and_changes_contrast() -> None:
     assert not np.allclose(out, image, atol=1e-3)
     flat = np.full((8, 8, 1), 0.3, np.float32)
     np.testing.assert_array_equal(FloatCLAHE(p=1.0)(image=flat)["image"], flat)
+
+
+def test_seeded_pipelines_repeat_and_differ_across_seeds() -> None:
+    image = np.random.default_rng(1).random((32, 32, 1), dtype=np.float32)
+    runs = {}
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        t = build_transforms(DataConfig(augment="default"), seed=seed)
+        runs[name] = np.stack([t(image=image)["image"] for _ in range(5)])
+    np.testing.assert_array_equal(runs["a"], runs["b"])  # same seed, same augmented sequence
+    assert not np.array_equal(runs["a"], runs["c"])
+
+
+def test_pair_augment_moves_a_tensor_mask_with_its_image() -> None:
+    import torch
+
+    from automl_al.data.transforms import PairAugment, pair_augment
+
+    assert pair_augment(DataConfig(augment="none"), seed=0) is None
+    image = torch.zeros(1, 8, 8)
+    image[0, 2:5, 0:3] = 1.0
+    target = (image[0] > 0).long()
+    x, y = PairAugment(A.Compose([A.HorizontalFlip(p=1.0)]))(image, target)
+    assert y.dtype == torch.int64 and y.shape == (8, 8)
+    torch.testing.assert_close(y, (x[0] > 0).long())  # still aligned
+    assert y[2:5, 5:8].all() and not y[:, :3].any()  # and really flipped
