@@ -1,14 +1,11 @@
-"""Shared helpers for the model-layer tests: tiny configs, few threads."""
+"""Model-layer test settings (helpers live in model_helpers.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import torch
-
-from automl_al.config import ModelConfig
 
 
 @pytest.fixture(autouse=True)
@@ -19,13 +16,3 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def model_cfg(**kw: Any) -> ModelConfig:
-    """A small segmentation config (resnet18, depth 3) unless overridden."""
-    return ModelConfig(**{"arch": "Unet", "encoder": "resnet18", "encoder_depth": 3, **kw})
-
-
-def buffers(model: torch.nn.Module) -> dict[str, bytes]:
-    """Every buffer (BatchNorm running stats and counters) as raw bytes."""
-    return {name: b.detach().cpu().numpy().tobytes() for name, b in model.named_buffers()}

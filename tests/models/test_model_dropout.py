@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import model_cfg
+from model_helpers import model_cfg
 from torch import nn
 
 from automl_al.config import ModelConfig

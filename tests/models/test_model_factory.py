@@ -10,7 +10,7 @@ import warnings
 
 import pytest
 import torch
-from conftest import model_cfg
+from model_helpers import model_cfg
 
 from automl_al.config import ModelConfig
 from automl_al.models import build_model, model_summary, rules

@@ -7,7 +7,7 @@ import copy
 
 import pytest
 import torch
-from conftest import buffers, model_cfg
+from model_helpers import buffers, model_cfg
 from torch import nn
 
 from automl_al.config import ModelConfig

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import model_cfg
+from model_helpers import model_cfg
 from huggingface_hub import constants
 from safetensors.torch import save_file
 
