@@ -6,8 +6,11 @@ config error names the fix. The rules restate constraints found in smp 0.6's sou
 ``tests/models/test_rules_contract.py`` (every pair of a representative encoder set builds exactly
 when the rules allow it):
 
-- ``mit_b*`` (SegFormer's Mix Transformer) is refused by UnetPlusPlus and Linknet, and FPN takes it
-  only at encoder depth 5.
+- ``mit_b*`` (SegFormer's Mix Transformer) is refused by UnetPlusPlus and Linknet; FPN takes it, and
+  any timm encoder whose first feature map is at stride 4 (ConvNeXt, Swin, ...), only at depth 5.
+- smp's timm wrapper accepts only feature strides (2, 4, .., 32), (4, .., 32) or (1, 2, .., 32); the
+  strides of a ``tu-`` encoder are read from timm on the meta device (no memory, no weights), the
+  same probe smp makes.
 - DeepLabV3 (output stride 8), DeepLabV3Plus and PAN (16) dilate the encoder's last stages; encoders
   that downsample by pooling (VGG, DenseNet, Xception, Inception, DPN and some timm families) cannot.
 - smp checks that the image size is a multiple of the encoder's output stride; we ask for a multiple
@@ -21,11 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from automl_al.registry import Registry
 
-MitPolicy = Literal["any", "depth5", "never"]
+MitPolicy = Literal["any", "never"]
 
 
 class IncompatibleModelError(ValueError):
@@ -40,6 +44,8 @@ class DecoderSpec:
     # Encoder output stride the decoder asks for (< 32: the encoder must support dilation).
     output_stride: int = 32
     mit: MitPolicy = "any"
+    # Encoders whose first feature is at stride 4 (no stride-2 map) work only at encoder depth 5.
+    stride4_depth5_only: bool = False
     # Extra smp kwargs per encoder depth so that the logits come out at the input resolution.
     kwargs: Callable[[int], dict[str, Any]] = field(default=lambda depth: {})
     # Smallest side (pixels) of the deepest feature map the decoder can process.
@@ -58,7 +64,7 @@ for _spec in (
     DecoderSpec("MAnet", kwargs=_decoder_channels),
     DecoderSpec("Linknet", mit="never"),
     # FPN merges at stride 4 of a depth-5 encoder; shallower encoders end nearer the input.
-    DecoderSpec("FPN", mit="depth5", kwargs=lambda depth: {"upsampling": 2 ** (depth - 3)}),
+    DecoderSpec("FPN", stride4_depth5_only=True, kwargs=lambda depth: {"upsampling": 2 ** (depth - 3)}),
     DecoderSpec("PSPNet", kwargs=lambda depth: {"upsampling": 2**depth}),
     DecoderSpec("DeepLabV3", output_stride=8),
     DecoderSpec("DeepLabV3Plus", output_stride=16),
@@ -108,6 +114,25 @@ def is_classifier(encoder: str) -> bool:
     return timm.is_model(encoder.split(".")[0])
 
 
+@lru_cache(maxsize=None)
+def timm_reductions(name: str) -> tuple[int, ...]:
+    """Feature strides of timm model ``name``, from a meta-device instance (as smp probes them)."""
+    import timm
+    import torch
+
+    with torch.device("meta"):
+        return tuple(timm.create_model(name, features_only=True).feature_info.reduction())
+
+
+_SMP_TIMM_STRIDES = ((2, 4, 8, 16, 32), (4, 8, 16, 32), (1, 2, 4, 8, 16, 32))
+
+
+def _first_stride(encoder: str) -> int:
+    if encoder.startswith("mit_b"):
+        return 4
+    return timm_reductions(encoder[3:].split(".")[0])[0] if encoder.startswith("tu-") else 2
+
+
 def _check_encoder_name(encoder: str) -> None:
     if encoder.startswith("timm-"):
         raise IncompatibleModelError(
@@ -119,6 +144,17 @@ def _check_encoder_name(encoder: str) -> None:
             raise IncompatibleModelError(
                 f"encoder {encoder!r} (model.encoder): timm has no model {encoder[3:]!r}; "
                 "see timm.list_models() for valid names"
+            )
+        try:
+            strides = timm_reductions(encoder[3:].split(".")[0])
+        except Exception as e:  # timm cannot make a feature extractor of it at all
+            raise IncompatibleModelError(
+                f"encoder {encoder!r}: timm cannot extract features from it ({type(e).__name__}: {e})"
+            ) from e
+        if strides not in _SMP_TIMM_STRIDES:
+            raise IncompatibleModelError(
+                f"encoder {encoder!r}: feature strides {list(strides)}; smp supports only "
+                f"{[list(s) for s in _SMP_TIMM_STRIDES]}; pick another timm model"
             )
         return
     import segmentation_models_pytorch as smp
@@ -149,8 +185,11 @@ def check_compatible(
                 f"{pair}: smp's {arch} does not accept Mix Transformer encoders; "
                 f"pick another decoder ({', '.join(allowed)}) or a CNN encoder"
             )
-        if spec.mit == "depth5" and encoder_depth != 5:
-            raise IncompatibleModelError(f"{pair}: {arch} takes {encoder} only at encoder_depth 5")
+    if spec.stride4_depth5_only and encoder_depth != 5 and _first_stride(encoder) == 4:
+        raise IncompatibleModelError(
+            f"{pair}: {encoder}'s first feature map is at stride 4 and {arch} takes such encoders "
+            "only at encoder_depth 5; set model.encoder_depth: 5 or pick another decoder"
+        )
     if spec.output_stride < 32 and not supports_dilation(encoder):
         dilated = [n for n in DECODERS.names() if DECODERS.get(n).output_stride < 32]
         raise IncompatibleModelError(

@@ -77,6 +77,7 @@ def test_model_summary_counts_parameters_by_hand() -> None:
 CONTRACT_ENCODERS = [
     "resnet18", "mobilenet_v2", "efficientnet-b0", "tu-regnety_002", "mit_b0", "vgg11_bn",
     "densenet121", "dpn68", "tu-skresnet18", "tu-resnest14d", "xception", "tu-densenet121",
+    "tu-convnext_atto", "mobileone_s0",
 ]  # fmt: skip
 
 

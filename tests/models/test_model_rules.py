@@ -30,6 +30,8 @@ def test_registry_lists_the_eleven_smp_decoders() -> None:
         ("UnetPlusPlus", "mit_b0", 5, None, "Mix Transformer"),
         ("Linknet", "mit_b0", 5, None, "Mix Transformer"),
         ("FPN", "mit_b0", 4, None, "only at encoder_depth 5"),
+        ("FPN", "tu-convnext_atto", 3, None, "first feature map is at stride 4"),
+        ("Unet", "tu-levit_128", 5, None, "feature strides \\[16, 32, 64\\]"),
         ("DeepLabV3", "vgg11_bn", 5, None, "cannot be dilated"),
         ("DeepLabV3Plus", "densenet121", 3, None, "cannot be dilated"),
         ("PAN", "xception", 5, None, "cannot be dilated"),
@@ -52,6 +54,8 @@ def test_forbidden_combinations_are_explained(arch: str, encoder: str, depth: in
     ("arch", "encoder", "depth", "size"),
     [
         ("FPN", "mit_b0", 5, 64),
+        ("FPN", "tu-convnext_atto", 5, 64),
+        ("UnetPlusPlus", "tu-convnext_atto", 3, 64),
         ("DeepLabV3", "mit_b0", 5, 64),
         ("Linknet", "vgg11_bn", 3, 32),
         ("PAN", "resnet18", 3, 64),
