@@ -1,0 +1,252 @@
+"""End to end: ``automl-al learn`` in a subprocess on the demo data, killed with SIGKILL and resumed,
+round-tripping labels through a human (folder oracle), and logging phases to a sqlite MLflow store.
+
+Each run is tiny (10 demo patients x 4 slices at 32 px, Unet + resnet18 depth 3, 1 epoch, T = 3,
+8 initial + 4 per phase, 2 phases), so a whole ``learn`` takes about 10 s on 2 busy cores.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from automl_al.active.crash import ENV as CRASH_ENV
+from automl_al.active.labels import LabelStore, safe_name
+from automl_al.active.state import StateFile
+from automl_al.cli.learn import EXIT_WAITING
+from automl_al.config import load_config
+
+pytestmark = pytest.mark.slow
+
+INITIAL, QUERY, PHASES = 8, 4, 2
+
+
+def write_config(tmp_path: Path, *, tracking: bool = False, **active: Any) -> Path:
+    """A tiny demo config in ``tmp_path`` (run_dir ``tmp_path/run``); ``active`` keys override."""
+    raw = {
+        "name": "e2e",
+        "run_dir": str(tmp_path / "run"),
+        "seed": 0,
+        "data": {
+            "source": "demo",
+            "image_size": [32, 32],
+            "classes": 2,
+            "test_fraction": 0.2,
+            "val_fraction": 0.2,
+            "augment": "none",
+            "demo": {"n_patients": 10, "slices_per_patient": 4, "size": 32},
+        },
+        "model": {"arch": "Unet", "encoder": "resnet18", "encoder_depth": 3, "encoder_weights": None},
+        "train": {"epochs": 1, "batch_size": 8, "lr": 1e-3, "amp": False},
+        "tracking": {"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "enabled": tracking},
+        "active": {
+            "acquisition": "mfe",
+            "mc_samples": 3,
+            "initial": INITIAL,
+            "query_size": QUERY,
+            "max_phases": PHASES,
+            "dropout": "head",
+            **active,
+        },
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def learn(config: Path, crash_at: str | None = None, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``automl-al learn CONFIG`` in a fresh process (the installed console script), one torch thread."""
+    env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    env.pop(CRASH_ENV, None)
+    if crash_at is not None:
+        env[CRASH_ENV] = crash_at
+    script = Path(sys.executable).with_name("automl-al")
+    command = [str(script)] if script.is_file() else [sys.executable, "-c", "import sys; from automl_al.cli import main; sys.exit(main())"]
+    return subprocess.run(
+        [*command, "learn", str(config), "--no-progress", *extra],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def killed(proc: subprocess.CompletedProcess[str]) -> None:
+    assert proc.returncode == -signal.SIGKILL, f"expected SIGKILL, got {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+
+
+def finished(proc: subprocess.CompletedProcess[str]) -> None:
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    assert "stopped: max_phases after 2 phase(s)" in proc.stdout
+
+
+def load_state(run_dir: Path) -> Any:
+    """The state file, checked to be valid JSON with the format marker (StateFile.load raises otherwise)."""
+    return StateFile(run_dir / "state" / "state.json").load()
+
+
+def labeled_phases(run_dir: Path) -> dict[str, int]:
+    return {i: s.phase for i, s in load_state(run_dir).labeled.items()}
+
+
+def assert_consistent_finish(run_dir: Path, before: dict[str, int]) -> None:
+    """After the resumed run: old labels kept with their phases, no id asked twice, the expected
+    count, every label stored, and the final model written."""
+    state = load_state(run_dir)
+    after = {i: s.phase for i, s in state.labeled.items()}
+    assert {i: after.get(i) for i in before} == before
+    asked = [i for p in state.phases for i in p.queried]
+    assert len(asked) == len(set(asked)), "an id was queried twice"
+    # phase 0 labels INITIAL, phase 1 queries QUERY, phase 2 trains and stops at max_phases
+    assert len(after) == INITIAL + QUERY * (PHASES - 1)
+    assert sorted(after.values()) == [0] * INITIAL + [1] * QUERY
+    assert [p.phase for p in state.phases] == list(range(PHASES + 1))
+    assert state.stop_reason == "max_phases"
+    assert LabelStore(run_dir / "state" / "labels").missing(after) == []
+    assert (run_dir / "active" / "model.pt").is_file()
+
+
+def test_kill_during_training_resumes(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    run_dir = tmp_path / "run"
+    killed(learn(config, "epoch:det:2:1"))  # phase 2's model finished epoch 1, before its checkpoint
+    before = labeled_phases(run_dir)
+    assert sorted(before.values()) == [0] * INITIAL + [1] * QUERY
+    state = load_state(run_dir)
+    assert state.phases[-1].phase == 2 and state.phases[-1].step is None
+    assert not (run_dir / "state" / "phase_02" / "det.pt").exists()
+
+    finished(learn(config))
+    assert_consistent_finish(run_dir, before)
+
+
+def test_kill_during_scoring_resumes_without_rescoring_labels(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    run_dir = tmp_path / "run"
+    killed(learn(config, "scoring:1:1"))  # phase 1, after the first scoring batch
+    before = labeled_phases(run_dir)
+    assert sorted(before.values()) == [0] * INITIAL
+    phase = load_state(run_dir).phases[1]
+    assert phase.step == "trained-mc" and phase.scores_file is None
+    assert not (run_dir / "state" / "phase_01" / "scores.csv").exists()
+
+    finished(learn(config))
+    assert_consistent_finish(run_dir, before)
+    with (run_dir / "state" / "phase_01" / "scores.csv").open() as f:
+        scored = [r["id"] for r in csv.DictReader(f)]
+    assert set(scored).isdisjoint(before), "an initially labeled image was scored"
+    assert len(scored) == load_state(run_dir).pool_size - INITIAL
+
+
+# ----- the human (folder) oracle -------------------------------------------------------------
+
+
+def true_masks(config: Path, ids: list[str]) -> dict[str, np.ndarray]:
+    """The demo's hidden masks of ``ids``: what a perfect human would draw."""
+    from automl_al.data import prepare_data
+
+    prepared = prepare_data(load_config(config), progress=False)
+    return {i: np.asarray(t) for i, t in zip(ids, prepared.targets_for(ids), strict=True)}
+
+
+def queries(run_dir: Path, phase: int) -> list[dict[str, str]]:
+    with (run_dir / "queries" / f"phase_{phase:02d}" / "queries.csv").open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def save_mask(labels_dir: Path, sample_id: str, mask: np.ndarray) -> Path:
+    """A 0/255 greyscale PNG named like the query image, as a labeling tool would save it."""
+    labels_dir.mkdir(parents=True, exist_ok=True)
+    path = labels_dir / f"{safe_name(sample_id)}.png"
+    Image.fromarray((mask * 255).astype(np.uint8)).save(path)
+    return path
+
+
+def test_human_oracle_round_trip_rejects_bad_masks_by_name(tmp_path: Path) -> None:
+    config = write_config(tmp_path, oracle="folder")
+    run_dir = tmp_path / "run"
+
+    first = learn(config)
+    assert first.returncode == EXIT_WAITING, first.stderr
+    rows = queries(run_dir, 1)
+    ids = [r["id"] for r in rows]
+    assert len(ids) == QUERY
+    assert load_state(run_dir).phases[1].queried == ids
+    for r in rows:
+        with Image.open(run_dir / "queries" / "phase_01" / r["file"]) as img:
+            assert img.size == (32, 32) and img.mode == "L"
+    assert str(run_dir / "labels") in first.stdout + first.stderr  # tells the user where masks go
+
+    truth = true_masks(config, ids)
+    wrong, absent, *good = ids
+    for i in good:
+        save_mask(run_dir / "labels", i, truth[i])
+    wrong_file = save_mask(run_dir / "labels", wrong, np.zeros((16, 16), dtype=np.int64))
+
+    second = learn(config)
+    said = second.stdout + second.stderr
+    assert second.returncode == EXIT_WAITING, said
+    assert wrong_file.name in said and "16x16" in said
+    assert absent in said and "missing" in said
+    assert not any(i in said for i in good), "valid masks were reported as problems"
+    state = load_state(run_dir)
+    assert len(state.labeled) == INITIAL and state.phases[1].step == "queried"  # nothing consumed
+    assert LabelStore(run_dir / "state" / "labels").missing(good) == good
+
+    save_mask(run_dir / "labels", wrong, truth[wrong])
+    save_mask(run_dir / "labels", absent, truth[absent])
+    finished(learn(config))
+    assert_consistent_finish(run_dir, {i: 1 for i in ids})
+    store = LabelStore(run_dir / "state" / "labels")
+    for i in ids:
+        np.testing.assert_array_equal(store.get(i), truth[i])
+
+
+def test_kill_while_waiting_and_while_writing_query_pngs(tmp_path: Path) -> None:
+    config = write_config(tmp_path, oracle="folder")
+    run_dir = tmp_path / "run"
+    query_dir = run_dir / "queries" / "phase_01"
+
+    killed(learn(config, "queried:1"))  # the query is saved; the oracle has not written anything yet
+    ids = load_state(run_dir).phases[1].queried
+    assert len(ids) == QUERY and not query_dir.exists()
+
+    killed(learn(config, "query-png:1:1"))  # the second query PNG was just written
+    assert len(list(query_dir.glob("*.png"))) == 2
+    assert not (query_dir / "queries.csv").exists()  # written last: the folder is not complete
+
+    waiting = learn(config)
+    assert waiting.returncode == EXIT_WAITING, waiting.stderr
+    assert [r["id"] for r in queries(run_dir, 1)] == ids, "the resumed run asked for other images"
+    assert sorted(p.name for p in query_dir.glob("*.png")) == sorted(f"{safe_name(i)}.png" for i in ids)
+    before = labeled_phases(run_dir)
+    assert sorted(before.values()) == [0] * INITIAL
+
+    truth = true_masks(config, ids)
+    for i in ids:
+        save_mask(run_dir / "labels", i, truth[i])
+    finished(learn(config))
+    assert_consistent_finish(run_dir, before)
+    assert load_state(run_dir).phases[1].queried == ids
+
+
+def test_state_file_is_plain_json_with_format_marker(tmp_path: Path) -> None:
+    """A kill right after a step leaves a state another tool can read: plain JSON, marker, phases."""
+    config = write_config(tmp_path)
+    run_dir = tmp_path / "run"
+    killed(learn(config, "labeled:0"))
+    raw = json.loads((run_dir / "state" / "state.json").read_text())
+    assert raw["format"] == "automl-al/active-state/v1"
+    assert [p["step"] for p in raw["phases"]] == ["labeled"]
+    assert len(raw["labeled"]) == INITIAL
