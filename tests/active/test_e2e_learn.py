@@ -250,3 +250,56 @@ def test_state_file_is_plain_json_with_format_marker(tmp_path: Path) -> None:
     assert raw["format"] == "automl-al/active-state/v1"
     assert [p["step"] for p in raw["phases"]] == ["labeled"]
     assert len(raw["labeled"]) == INITIAL
+
+
+# ----- MLflow ---------------------------------------------------------------------------------
+
+
+def test_mlflow_parent_run_and_one_child_per_phase_survive_a_kill(tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    config = write_config(tmp_path, tracking=True)
+    run_dir = tmp_path / "run"
+    killed(learn(config, "epoch:det:2:1"))  # phase 2's child run is open when the process dies
+    finished(learn(config))
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("e2e")
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert [r.info.run_name for r in parents] == ["e2e-active"], "the resumed run opened a second parent"
+    parent = parents[0]
+    children = sorted((r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id), key=lambda r: r.info.run_name)
+    assert [r.info.run_name for r in children] == ["phase_01", "phase_02"], "a phase run was duplicated on resume"
+    assert len(runs) == 3
+    assert {r.info.status for r in runs} == {"FINISHED"}  # the killed phase run was reopened and closed
+
+    state = load_state(run_dir)
+    assert state.parent_run_id == parent.info.run_id
+    for child, labeled in zip(children, (INITIAL, INITIAL + QUERY), strict=True):
+        m = child.data.metrics
+        assert m["labeled_count"] == labeled
+        assert m["labeled_fraction"] == pytest.approx(labeled / state.pool_size)
+        for name in ("val_iou", "val_dice", "test_iou", "test_dice"):
+            assert 0.0 <= m[name] <= 1.0, name
+        assert m["train_seconds_det"] > 0
+        assert "det_train_loss" in m  # the per-epoch training curve went to the phase run
+    first = children[0].data.metrics
+    assert first["scoring_seconds_per_image"] > 0 and first["train_seconds_mc"] > 0
+    queried_csv = Path(client.download_artifacts(children[0].info.run_id, "queries.csv", str(tmp_path / "dl")))
+    with queried_csv.open() as f:
+        assert [r["id"] for r in csv.DictReader(f)] == state.phases[1].queried
+
+    assert parent.data.tags["stop_reason"] == "max_phases"
+    assert parent.data.params["active.acquisition"] == "mfe"
+    assert parent.data.metrics["final_labeled"] == INITIAL + QUERY
+    assert parent.data.metrics["final_test_iou"] == pytest.approx(children[1].data.metrics["test_iou"])
+    logged = {a.path for a in client.list_artifacts(parent.info.run_id, "active")}
+    assert {"active/learning_curve.png", "active/phases.csv", "active/phases.md", "active/model.pt"} <= logged
+    table = Path(client.download_artifacts(parent.info.run_id, "active/phases.csv", str(tmp_path / "dl")))
+    with table.open() as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["phase"]) for r in rows] == [1, 2]
+    assert [int(r["labeled"]) for r in rows] == [INITIAL, INITIAL + QUERY]
+    with Image.open(run_dir / "active" / "learning_curve.png") as img:
+        assert img.size[0] > 200 and img.size[1] > 100
