@@ -178,13 +178,12 @@ def check_compatible(
     if not 3 <= encoder_depth <= 5:
         raise IncompatibleModelError(f"{pair}: model.encoder_depth must be 3, 4 or 5")
     _check_encoder_name(encoder)
-    if encoder.startswith("mit_b"):
-        if spec.mit == "never":
-            allowed = [n for n in DECODERS.names() if DECODERS.get(n).mit != "never"]
-            raise IncompatibleModelError(
-                f"{pair}: smp's {arch} does not accept Mix Transformer encoders; "
-                f"pick another decoder ({', '.join(allowed)}) or a CNN encoder"
-            )
+    if encoder.startswith("mit_b") and spec.mit == "never":
+        allowed = [n for n in DECODERS.names() if DECODERS.get(n).mit != "never"]
+        raise IncompatibleModelError(
+            f"{pair}: smp's {arch} does not accept Mix Transformer encoders; "
+            f"pick another decoder ({', '.join(allowed)}) or a CNN encoder"
+        )
     if spec.stride4_depth5_only and encoder_depth != 5 and _first_stride(encoder) == 4:
         raise IncompatibleModelError(
             f"{pair}: {encoder}'s first feature map is at stride 4 and {arch} takes such encoders "
