@@ -20,6 +20,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from automl_al.config import Config, dump_config
+from automl_al.data.records import DataError
 from automl_al.models import build_model
 from automl_al.training.evaluate import evaluate
 from automl_al.training.loop import FitResult, fit
@@ -74,7 +75,7 @@ def train_supervised(
     if train_dataset is None:
         ids = labeled_train_ids(prepared) if train_ids is None else list(train_ids)
         if not ids:
-            raise ValueError(
+            raise DataError(
                 f"no labeled training images for source '{cfg.data.source}' (pool has "
                 f"{len(prepared.splits['pool'])} images, none labeled); add masks/labels or lower "
                 "data.test_fraction / data.val_fraction"

@@ -1,0 +1,79 @@
+"""``automl-al train CONFIG`` on the demo and on real data (Sunnybrook DICOM + PNG masks, MSD
+hippocampus NIfTI): each run lands in MLflow with its metrics and its logged model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import pytest
+import yaml
+
+from automl_al.cli import main
+
+TINY = {
+    "model": {"arch": "Unet", "encoder": "resnet18", "encoder_depth": 3},
+    "train": {"epochs": 1, "batch_size": 8, "amp": False},
+}
+
+
+def _msd_subset(root: Path, tmp: Path, cases: int = 3) -> Path:
+    """A temp MSD folder of symlinks to a few hippocampus volumes (nothing copied)."""
+    out = tmp / "msd"
+    for sub in ("imagesTr", "labelsTr"):
+        (out / sub).mkdir(parents=True)
+    spec = json.loads((root / "dataset.json").read_text())
+    names = sorted(p.name for p in (root / "labelsTr").glob("*.nii.gz"))[:cases]
+    for name in names:
+        for sub in ("imagesTr", "labelsTr"):
+            (out / sub / name).symlink_to(root / sub / name)
+    spec["training"] = [{"image": f"./imagesTr/{n}", "label": f"./labelsTr/{n}"} for n in names]
+    spec["numTraining"] = len(names)
+    (out / "dataset.json").write_text(json.dumps(spec))
+    return out
+
+
+def _data_section(kind: str, tmp: Path, shared: Path | None) -> dict:
+    if kind == "demo":
+        return {"source": "demo", "image_size": [32, 32], "demo": {"n_patients": 6, "slices_per_patient": 3, "size": 32}}
+    assert shared is not None
+    if kind == "sunnybrook":
+        return {"source": "folder", "path": str(shared / "sunnybrook_lv"), "image_size": [64, 64], "val_fraction": 0.0, "test_fraction": 0.3}
+    return {"source": "msd", "path": str(_msd_subset(shared / "msd_hippocampus", tmp)), "classes": 3, "image_size": [32, 32], "test_fraction": 0.34, "val_fraction": 0.0}
+
+
+@pytest.mark.parametrize("kind", ["demo", "sunnybrook", "msd"])
+def test_train_logs_a_run_with_metrics_and_model(kind: str, tmp_path: Path, request, capsys) -> None:
+    shared = request.getfixturevalue("shared_data") if kind != "demo" else None
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    cfg = {"name": f"train-{kind}", "run_dir": str(tmp_path / "run"), "data": _data_section(kind, tmp_path, shared),
+           "tracking": {"uri": uri}, **TINY}
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+
+    assert main(["train", str(config), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    model_uri = printed.split("MLflow model: ")[1].split()[0]
+
+    mlflow.set_tracking_uri(uri)
+    runs = mlflow.search_runs(experiment_names=[f"train-{kind}"], output_format="list")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.info.status == "FINISHED"
+    for key in ("test_iou", "test_dice", "train_loss"):
+        assert key in run.data.metrics, f"{key} missing from {sorted(run.data.metrics)}"
+    assert 0.0 <= run.data.metrics["test_iou"] <= 1.0
+    assert run.data.params["model.encoder"] == "resnet18"
+    assert mlflow.get_logged_model(model_uri.removeprefix("models:/")).source_run_id == run.info.run_id
+    assert (tmp_path / "run" / "train" / "model.pt").is_file()
+
+
+def test_train_names_the_problem_instead_of_a_traceback(tmp_path: Path, capsys) -> None:
+    (tmp_path / "data" / "images").mkdir(parents=True)
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"run_dir": str(tmp_path / "run"), "data": {"source": "folder", "path": str(tmp_path / "data")},
+                                      "tracking": {"enabled": False}, **TINY}))
+    assert main(["train", str(config), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "automl-al train: error:" in err and str(tmp_path / "data") in err
