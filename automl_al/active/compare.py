@@ -15,6 +15,7 @@ all logged to one MLflow parent run with the arm runs nested under it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ from automl_al.utils import atomic_write_bytes, atomic_write_json
 if TYPE_CHECKING:
     from automl_al.data import PreparedData
 
+_PER_CLASS = re.compile(r"_\d+$")  # "test_iou_1": kept out of the phase tables (see loop.phase_rows)
 TARGETS = (0.98, 1.0)  # fractions of the full-data score whose label cost is reported
 
 
@@ -54,7 +56,8 @@ class CompareResult:
         return float(np.mean(values)) if values else None
 
 
-def _validate(cfg: Config, acquisitions: Sequence[str], seeds: int, metric: str) -> None:
+def check_compare_args(cfg: Config, acquisitions: Sequence[str], seeds: int, metric: str) -> None:
+    """Refuse a bad study before anything is opened or trained (the CLI calls it before the tracker)."""
     unknown = [a for a in acquisitions if a not in available_acquisitions()]
     if unknown:
         raise ConfigError(f"unknown acquisition(s) {unknown} for --acquisition; valid names: {', '.join(available_acquisitions())}")
@@ -66,6 +69,8 @@ def _validate(cfg: Config, acquisitions: Sequence[str], seeds: int, metric: str)
         raise ConfigError("compare needs active.oracle: simulated (every arm must be labeled automatically)")
     if not metric.startswith(("test_", "val_")):
         raise ConfigError(f"--metric must be a test_* or val_* metric (e.g. test_iou), got {metric!r}")
+    if _PER_CLASS.search(metric):
+        raise ConfigError(f"--metric {metric}: per-class metrics are not in the phase tables; use e.g. test_iou or test_dice")
 
 
 def _full_data(cfg: Config, prepared: PreparedData, root: Path, tracker: Tracker, progress: bool) -> dict[str, float]:
@@ -172,7 +177,7 @@ def run_compare(
     """Run (or resume) every arm x seed and the full-data model; write and log the comparison."""
     from automl_al.data import prepare_data
 
-    _validate(cfg, acquisitions, seeds, metric)
+    check_compare_args(cfg, acquisitions, seeds, metric)
     cfg, _ = resolve_architecture(cfg)
     tracker = tracker or NullTracker()
     prepared = prepared if prepared is not None else prepare_data(cfg, progress=progress)

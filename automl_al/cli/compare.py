@@ -28,7 +28,7 @@ class CompareCommand(Command):
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     def run(self, args: argparse.Namespace) -> int:
-        from automl_al.active.compare import run_compare
+        from automl_al.active.compare import check_compare_args, run_compare
         from automl_al.active.curves import table_markdown
         from automl_al.config import ConfigError
         from automl_al.data import DataError
@@ -37,6 +37,7 @@ class CompareCommand(Command):
         cfg = config_from_args(args)
         arms = [a.strip() for a in args.acquisition.split(",") if a.strip()]
         try:
+            check_compare_args(cfg, arms, args.seeds, args.metric)  # before the tracker opens its store
             result = run_compare(
                 cfg, arms, args.seeds, metric=args.metric, tracker=make_tracker(cfg), progress=not args.no_progress
             )
