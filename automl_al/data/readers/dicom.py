@@ -73,10 +73,17 @@ def read_dicom(path: Path, *, apply_voi: bool = True) -> list[Decoded]:
 
 @contextmanager
 def _quiet() -> Iterator[None]:
-    """Silence pydicom's invalid-UID/VR warnings: vendor quirks the user cannot fix and we tolerate."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        yield
+    """Silence pydicom's invalid-UID/VR warnings (both the warning and its log line): vendor quirks
+    the user cannot fix and we tolerate."""
+    settings = pydicom.config.settings
+    mode = settings.reading_validation_mode
+    settings.reading_validation_mode = pydicom.config.IGNORE
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            yield
+    finally:
+        settings.reading_validation_mode = mode
 
 
 def read_header(path: Path, *, pixels: bool = False) -> Dataset:
