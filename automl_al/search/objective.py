@@ -8,6 +8,7 @@ benchmark (``benchmarks/search_efficiency.py``) plugs in a replay of cached lear
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 from collections.abc import Callable
@@ -63,7 +64,12 @@ class SupervisedTrainer:
     def __call__(self, cfg: Config, on_epoch: EpochHook, monitor: str) -> TrialOutcome:
         from automl_al.training.supervised import train_supervised
 
-        result = train_supervised(cfg, self._data(cfg), on_epoch=on_epoch, progress=self.progress)
+        try:
+            result = train_supervised(cfg, self._data(cfg), on_epoch=on_epoch, progress=self.progress)
+        finally:
+            # Free the trial's model (and GPU memory) held in reference cycles before the next trial;
+            # here rather than Optuna's gc_after_trial, which costs ~0.5 s even for a replayed trial.
+            gc.collect()
         return TrialOutcome(result.fit.best_metrics[monitor], dict(result.fit.best_metrics))
 
 

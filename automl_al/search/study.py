@@ -108,7 +108,7 @@ def _optimize(study: optuna.Study, objective: Objective, cfg: Config, progress: 
     callbacks: list[Any] = [_StopAtTarget(cfg.search.n_trials)]
     if progress:
         callbacks.append(progress_callback(objective.monitor))
-    study.optimize(objective, timeout=cfg.search.timeout, catch=(Exception,), callbacks=callbacks, gc_after_trial=True)
+    study.optimize(objective, timeout=cfg.search.timeout, catch=(Exception,), callbacks=callbacks)
 
 
 def _finish(study: optuna.Study, cfg: Config, tracker: Tracker, url: str, progress: bool) -> SearchResult:
