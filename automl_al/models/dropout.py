@@ -37,12 +37,20 @@ def _dropout_after(module: nn.Module, args: tuple[Any, ...], output: Tensor) -> 
 
 def add_dropout_before(module: nn.Module, dropout: nn.Module) -> None:
     """Apply ``dropout`` to the first input of ``module`` (hooks are module-level functions so that
-    ``copy.deepcopy`` keeps each copy pointing at its own dropout)."""
+    ``copy.deepcopy`` keeps each copy pointing at its own dropout).
+
+    An ``nn.Sequential`` (smp's segmentation head) calls every child, so a dropout child there would
+    also run after its last layer; the dropout goes to the Sequential's first layer instead."""
+    while isinstance(module, nn.Sequential) and len(module):
+        module = module[0]
     module.add_module(DROPOUT_NAME, dropout)
     module.register_forward_pre_hook(_dropout_before)
 
 
 def add_dropout_after(module: nn.Module, dropout: nn.Module) -> None:
+    """Apply ``dropout`` to the output of ``module`` (of a Sequential's last layer: see above)."""
+    while isinstance(module, nn.Sequential) and len(module):
+        module = module[-1]
     module.add_module(DROPOUT_NAME, dropout)
     module.register_forward_hook(_dropout_after)
 

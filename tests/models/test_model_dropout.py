@@ -15,16 +15,21 @@ from automl_al.models.dropout import dropout_modules
 def test_head_dropout_sits_before_the_segmentation_head() -> None:
     model = build_model(model_cfg(dropout="head", dropout_rate=0.3), "segmentation", 1, 2)
     placed = dropout_modules(model)
-    assert list(placed) == ["segmentation_head"]
-    assert isinstance(placed["segmentation_head"], nn.Dropout2d) and placed["segmentation_head"].p == 0.3
+    assert list(placed) == ["segmentation_head.0"]  # on the head's conv: a Sequential runs every child
+    dropout = placed["segmentation_head.0"]
+    assert isinstance(dropout, nn.Dropout2d) and dropout.p == 0.3
     seen: list[torch.Tensor] = []
-    model.segmentation_head[0].register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    model.segmentation_head[0].register_forward_hook(lambda m, args, out: seen.append(args[0]))
     model.eval()
-    placed["segmentation_head"].train()
-    placed["segmentation_head"].p = 0.999
+    dropout.train()
+    dropout.p = 1.0  # drops every feature channel, deterministically
     with torch.no_grad():
-        model(torch.randn(1, 1, 32, 32))
-    assert (seen[0] == 0).float().mean() > 0.9  # the head's conv received the dropped features
+        logits = model(torch.randn(1, 1, 32, 32))
+    assert (seen[0] == 0).all()  # the head's conv received the dropped features
+    # ... and its output is not dropped again: all-zero features give the conv's bias at every pixel
+    # (a dropout child of the Sequential head also ran after it, zeroing whole class channels)
+    bias = model.segmentation_head[0].bias
+    torch.testing.assert_close(logits, bias.view(1, -1, 1, 1).expand_as(logits))
 
 
 def test_decoder_dropout_follows_every_decoder_convolution() -> None:
