@@ -66,8 +66,15 @@ def load_predictor(ref: str | Path, *, tracking_uri: str | None = None) -> Predi
     if text.startswith(MLFLOW_SCHEMES):
         from automl_al.tracking import load_logged_model
 
-        model, config_text = load_logged_model(text, "config.yaml", tracking_uri)
-        return Predictor(model.eval(), _config_from_text(config_text, text), text)
+        from automl_al.models import build_model
+
+        logged, config_text = load_logged_model(text, "config.yaml", tracking_uri)
+        cfg = _config_from_text(config_text, text)
+        # MLflow 3 logs torch models as torch.export programs: fixed graphs that refuse .eval() and
+        # cannot switch dropout on for MC sampling. Rebuild the real module and take only the weights.
+        model = build_model(cfg.model, cfg.task, cfg.data.in_channels, cfg.data.classes)
+        model.load_state_dict(logged.state_dict())
+        return Predictor(model.eval(), cfg, text)
     path = Path(text)
     if not path.is_dir():
         raise ModelNotFoundError(f"{path}: not a directory and not an MLflow model URI (runs:/... or models:/...)")
