@@ -1,8 +1,8 @@
 """Which architecture active learning trains: the search's pick when there is one.
 
 Rule: when ``<run_dir>/best.yaml`` exists (``automl-al search`` writes it), its ``model`` and
-``train`` sections replace the config's; everything else (data, active, tracking, seed, run_dir)
-stays as the config says. Without that file, ``cfg.model`` and ``cfg.train`` are used as given.
+``train`` sections replace the config's, except ``train.epochs`` (trials are short screens);
+everything else (data, active, tracking, seed, run_dir) stays as the config says. Without that file, ``cfg.model`` and ``cfg.train`` are used as given.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ def resolve_architecture(cfg: Config) -> tuple[Config, Path | None]:
         found = load_config(best)
     except ConfigError as e:
         raise ConfigError(f"{e}\n(the search wrote {best}; fix it or delete it to use the config's model)") from None
-    return cfg.model_copy(update={"model": found.model, "train": found.train}), best
+    # The search trains each trial for ``search.epochs`` (a screening budget); phases and the final
+    # model train for the config's own ``train.epochs``.
+    train = found.train.model_copy(update={"epochs": cfg.train.epochs})
+    return cfg.model_copy(update={"model": found.model, "train": train}), best
 
 
 def mc_twin(cfg: Config) -> Config:
