@@ -230,6 +230,9 @@ class ActiveLoop:
         if not self.state.phases:
             self.state.begin_phase(0)
             self._save()
+        else:
+            last = self.state.phases[-1]
+            log.info("resuming phase %d after step %s (%d labeled)", last.phase, last.step or "none", len(self.state.labeled))
         while self.state.stop_reason is None:
             phase = self.state.phases[-1]
             if phase.phase == 0:
@@ -258,6 +261,10 @@ class ActiveLoop:
             phase.queried = given + picked
             phase.query_scores = [None] * len(phase.queried)
             self._mark(phase, "queried")
+            log.info(
+                "initial labeled set: %d of %d pool images (%d labeled by the source, %d for the oracle)",
+                len(phase.queried), len(pool), len(given), len(picked),
+            )
         self._label(phase)
 
     # ----- phases 1..: train, stop?, train MC, score, query, label -------------------------
@@ -310,11 +317,17 @@ class ActiveLoop:
 
     def _train_det(self, phase: PhaseState) -> None:
         phase.labeled_count = len(self.state.labeled)
+        log.info(
+            "phase %d/%d: training the model on %d labeled images (%.1f%% of the pool)",
+            phase.phase, self.active.max_phases, phase.labeled_count, 100 * phase.labeled_count / len(self.pool_ids),
+        )
         checkpoint, trained = self._train(phase, "det")
         phase.det_checkpoint = self.paths.relative(checkpoint)
         phase.metrics = dict(trained.metrics)
         phase.train_seconds["det"] = trained.seconds
         self._mark(phase, "trained-det")
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in phase.metrics.items() if not _PER_CLASS.search(k))
+        log.info("phase %d: %s (trained in %.1f s)", phase.phase, shown or "no metrics", trained.seconds)
         self.tracker.log_metrics(
             {
                 "labeled_count": phase.labeled_count,
@@ -327,6 +340,7 @@ class ActiveLoop:
 
     def _train_mc(self, phase: PhaseState) -> None:
         if self.learner.needs_mc:
+            log.info("phase %d: training the MC-dropout twin (dropout: %s)", phase.phase, self.active.dropout)
             checkpoint, trained = self._train(phase, "mc")
             phase.mc_checkpoint = self.paths.relative(checkpoint)
             phase.train_seconds["mc"] = trained.seconds
@@ -337,6 +351,7 @@ class ActiveLoop:
         candidates = subsample_pool(
             self._unlabeled(), self.active.subsample, seed=phase_seed(self.cfg.seed, phase.phase, "subsample")
         )
+        log.info("phase %d: scoring %d unlabeled images with %s", phase.phase, len(candidates), self.active.acquisition)
         scored = self.learner.score(
             candidates,
             phase=phase.phase,
@@ -360,6 +375,7 @@ class ActiveLoop:
         phase.queried = chosen
         phase.query_scores = [by_id[i] for i in chosen]
         self._mark(phase, "queried")
+        log.info("phase %d: asking the %s oracle for %d images", phase.phase, self.oracle.name, len(chosen))
         self.tracker.log_text(_scores_csv(phase.queried, phase.query_scores), "queries.csv")
 
     def _label(self, phase: PhaseState) -> None:
