@@ -127,8 +127,14 @@ def test_kill_during_training_resumes(tmp_path: Path) -> None:
     assert state.phases[-1].phase == 2 and state.phases[-1].step is None
     assert not (run_dir / "state" / "phase_02" / "det.pt").exists()
 
-    finished(learn(config))
+    resumed = learn(config)
+    finished(resumed)
     assert_consistent_finish(run_dir, before)
+    log = resumed.stderr  # progress a user can follow: where it resumed, what each phase does
+    assert "resuming phase 2 after step none (12 labeled)" in log
+    assert "phase 2/2: training the model on 12 labeled images (50.0% of the pool)" in log
+    assert "active learning stops after phase 2: max_phases" in log
+    assert "training the MC-dropout twin" not in log  # phase 2 is the last: no twin, no scoring
 
 
 def test_kill_during_scoring_resumes_without_rescoring_labels(tmp_path: Path) -> None:
@@ -179,6 +185,12 @@ def test_human_oracle_round_trip_rejects_bad_masks_by_name(tmp_path: Path) -> No
 
     first = learn(config)
     assert first.returncode == EXIT_WAITING, first.stderr
+    for step in ("initial labeled set: 8 of 24 pool images (8 labeled by the source, 0 for the oracle)",
+                 "phase 1/2: training the model on 8 labeled images (33.3% of the pool)",
+                 "phase 1: training the MC-dropout twin (dropout: head)",
+                 "phase 1: scoring 16 unlabeled images with mfe",
+                 "phase 1: asking the folder oracle for 4 images"):
+        assert step in first.stderr, step
     rows = queries(run_dir, 1)
     ids = [r["id"] for r in rows]
     assert len(ids) == QUERY
@@ -303,3 +315,54 @@ def test_mlflow_parent_run_and_one_child_per_phase_survive_a_kill(tmp_path: Path
     assert [int(r["labeled"]) for r in rows] == [INITIAL, INITIAL + QUERY]
     with Image.open(run_dir / "active" / "learning_curve.png") as img:
         assert img.size[0] > 200 and img.size[1] > 100
+
+
+# ----- scoring path ---------------------------------------------------------------------------
+
+
+def test_scoring_samples_only_the_head_of_the_mc_twin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``dropout: head``: the twin's encoder and decoder run once per batch, its head T times, and
+    the deterministic model (the one reported) has no dropout at all."""
+    import torch
+
+    from automl_al.active import learner as learner_module
+    from automl_al.active.run import run_active
+    from automl_al.models import mc_probs
+    from automl_al.models.mc import active_dropouts, sampling_path
+
+    calls: list[dict[str, Any]] = []
+
+    def counting_mc_probs(model: torch.nn.Module, x: torch.Tensor, T: int, **kwargs: Any) -> torch.Tensor:
+        counts = {"encoder": 0, "decoder": 0, "head": 0}
+        parts = {"encoder": model.encoder, "decoder": model.decoder, "head": model.segmentation_head}
+        hooks = [m.register_forward_hook(lambda *_, k=k: counts.__setitem__(k, counts[k] + 1)) for k, m in parts.items()]
+        try:
+            probs = mc_probs(model, x, T, **kwargs)
+        finally:
+            for h in hooks:
+                h.remove()
+        head_dropouts = [d for d in active_dropouts(model) if any(d is m for m in model.segmentation_head.modules())]
+        calls.append({"path": sampling_path(model), "T": T, "batch": len(x), "shape": tuple(probs.shape), **counts,
+                      "all_in_head": head_dropouts == active_dropouts(model) != []})
+        return probs
+
+    monkeypatch.setattr(learner_module, "mc_probs", counting_mc_probs)
+    torch_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = run_active(load_config(write_config(tmp_path)), progress=False)
+    finally:
+        torch.set_num_threads(torch_threads)
+
+    assert result.status == "finished" and calls
+    assert {c["path"] for c in calls} == {"head"} and all(c["all_in_head"] for c in calls)
+    assert all(c["T"] == 3 and c["shape"][:2] == (3, c["batch"]) for c in calls)
+    assert all(c["encoder"] == 1 and c["decoder"] == 1 and c["head"] == 3 for c in calls)
+    assert sum(c["batch"] for c in calls) == result.state.pool_size - INITIAL  # the whole unlabeled pool
+
+    from automl_al.data import prepare_data
+
+    cfg = load_config(tmp_path / "config.yaml")
+    learner = learner_module.ModelLearner(cfg, prepare_data(cfg, progress=False), LabelStore(tmp_path / "unused"))
+    det = learner.build("det", tmp_path / "run" / "state" / "phase_01" / "det.pt")  # the reported model
+    assert active_dropouts(det) == []
