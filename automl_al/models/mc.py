@@ -12,6 +12,14 @@ first active dropout is deterministic, so it runs once per batch and only the re
 Unet + resnet18, 128 px, batch 8, T = 20, one CPU thread: encoder + decoder 1.55 s once, then the
 head looped over T 1.0 s, against 2.1 s for the decoder output repeated along the batch in chunks of
 4 samples and 3.4 s for all 20 at once; so T is a loop (about 12x faster than the naive 20 x 1.6 s).
+
+Channel dropout (``nn.Dropout2d``) in front of the head's convolution goes further, because the
+convolution is linear: conv(x * m) = sum_c m_c conv_c(x) + bias. The per-input-channel responses
+conv_c(x) are computed once (a grouped convolution, the cost of one head pass) and each of the T
+samples is a weighted sum of them (one batched matmul over the channel masks), 9x fewer operations
+than T 3 x 3 convolutions. The masks are drawn exactly as ``Dropout2d`` draws them, in the same order,
+so a seed gives the same samples as the loop (equal up to float rounding). See
+``benchmarks/scoring.py`` (head loop 0.67 of a plain forward, this path above 0.8).
 """
 
 from __future__ import annotations
@@ -22,7 +30,10 @@ from typing import Literal
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 from torch.nn.modules.dropout import _DropoutNd
+
+from automl_al.models.dropout import DROPOUT_NAME
 
 SamplingPath = Literal["head", "decoder", "classifier", "naive"]
 
@@ -85,6 +96,53 @@ def _stages(model: nn.Module, path: SamplingPath, x: Tensor) -> tuple[object, Ca
     return x, model
 
 
+def _channel_dropout_head(model: nn.Module) -> tuple[nn.Conv2d, nn.Dropout2d, list[nn.Module]] | None:
+    """(conv, the Dropout2d on its input, the head's later layers) when the model's only active
+    dropout is channel dropout in front of an ungrouped, zero-padded first head convolution."""
+    head = model.segmentation_head
+    if not isinstance(head, nn.Sequential) or not len(head):
+        return None
+    conv = head[0]
+    if not isinstance(conv, nn.Conv2d) or conv.groups != 1 or conv.padding_mode != "zeros":
+        return None
+    dropout = getattr(conv, DROPOUT_NAME, None)
+    if type(dropout) is not nn.Dropout2d or active_dropouts(model) != [dropout]:
+        return None
+    return conv, dropout, list(head)[1:]
+
+
+def _channel_dropout_probs(
+    conv: nn.Conv2d, dropout: nn.Dropout2d, rest: list[nn.Module], features: Tensor, T: int
+) -> Tensor:
+    """Softmax of ``rest(conv(dropout(features)))`` for T dropout draws: ``[T, B, K, H, W]``.
+
+    Samples are computed in [B, T] order (what the batched matmul gives without a copy) and the
+    result is transposed to [T, B] by a view: no extra pass over the ``T x B x K x H x W`` tensor.
+    """
+    batch, channels = features.shape[:2]
+    classes = conv.out_channels
+    # weight [K, C, kh, kw] -> one filter per (input channel c, class k), output channel c * K + k
+    weight = conv.weight.transpose(0, 1).reshape(channels * classes, 1, *conv.weight.shape[2:])
+    parts = F.conv2d(features, weight, None, conv.stride, conv.padding, conv.dilation, groups=channels)
+    spatial = parts.shape[2:]
+    parts = parts.reshape(batch, channels, -1)  # [B, C, K * H * W]
+    keep = 1.0 - dropout.p
+    masks = torch.stack(  # [B, T, C]: drawn like Dropout2d draws them, sample after sample
+        [features.new_empty(batch, channels, 1, 1).bernoulli_(keep).div_(keep).view(batch, channels) for _ in range(T)],
+        dim=1,
+    )
+    if conv.bias is None:
+        logits = torch.bmm(masks, parts)  # [B, T, K * H * W]
+    else:
+        bias = conv.bias.repeat_interleave(parts.shape[2] // classes).view(1, 1, -1)
+        logits = torch.baddbmm(bias, masks, parts)
+    flat = logits.view(batch * T, classes, *spatial)
+    for layer in rest:  # per-sample layers (upsampling, activation): the sample order is irrelevant
+        flat = layer(flat)
+    probs = torch.softmax(flat.float(), dim=1)
+    return probs.view(batch, T, *probs.shape[1:]).transpose(0, 1)
+
+
 def mc_probs(model: nn.Module, x: Tensor, T: int, *, generator_seed: int | None = None) -> Tensor:
     """Softmax probabilities of ``T`` MC-dropout passes: ``[T, N, C, *S]``.
 
@@ -99,6 +157,9 @@ def mc_probs(model: nn.Module, x: Tensor, T: int, *, generator_seed: int | None 
             torch.manual_seed(generator_seed)
         with mc_dropout_mode(model), torch.inference_mode():
             shared, rest = _stages(model, path, x)
+            linear = _channel_dropout_head(model) if path == "head" else None
+            if linear is not None:
+                return _channel_dropout_probs(*linear, shared, T)
             return torch.stack([torch.softmax(rest(shared).float(), dim=1) for _ in range(T)])
 
 

@@ -140,3 +140,20 @@ def test_rejects_non_positive_t() -> None:
     model = nn.Sequential(nn.Dropout(0.5))
     with pytest.raises(ValueError, match="T must be >= 1"):
         mc_probs(model, torch.randn(1, 2), 0)
+
+
+@pytest.mark.parametrize("arch", ["Unet", "PAN"], ids=["unet", "pan-upsampling-head"])
+def test_channel_dropout_head_skips_the_head_conv_and_equals_naive_loop(arch: str) -> None:
+    """Dropout2d before the head's conv: samples are sums of per-channel responses (the conv module
+    itself never runs), drawn with the same masks as the loop; PAN's head upsamples after the conv."""
+    model = build_model(model_cfg(arch=arch, dropout="head", dropout_rate=0.5), "segmentation", 1, 3)
+    model = trained_bn(model, torch.randn(4, 1, 64, 64))
+    x = torch.randn(2, 1, 64, 64)
+    head_conv_calls = count_calls(model.segmentation_head[0])
+
+    fast = mc_probs(model, x, T, generator_seed=5)
+
+    assert head_conv_calls[0] == 0
+    assert fast.shape == (T, 2, 3, 64, 64)
+    assert not torch.equal(fast[0], fast[1])
+    torch.testing.assert_close(fast, naive_mc(model, x, T, seed=5), rtol=1e-5, atol=1e-6)
