@@ -143,7 +143,9 @@ def phase_rows(state: ActiveState) -> list[dict[str, float | int | str]]:
             "phase": p.phase,
             "labeled": p.labeled_count,
             "labeled_fraction": p.labeled_count / state.pool_size if state.pool_size else 0.0,
-            **{k: v for k, v in p.metrics.items() if not _PER_CLASS.search(k)},
+            # val_* before test_*, then by name: the same columns whether or not the run resumed
+            # (the state file stores its metrics with sorted keys)
+            **{k: p.metrics[k] for k in sorted(p.metrics, key=lambda k: (not k.startswith("val_"), k)) if not _PER_CLASS.search(k)},
             "train_seconds": sum(p.train_seconds.values()),
         }
         if p.scoring_seconds_per_image is not None:
@@ -218,7 +220,8 @@ class ActiveLoop:
             try:
                 self._advance()
             except WaitingForLabels as waiting:
-                log.info("%s", waiting)
+                # callers print the full list once (learn / run verbs); the log only says that it waits
+                log.info("phase %d: waiting for the %s oracle (%d to fix)", waiting.phase, self.oracle.name, len(waiting.problems))
                 return ActiveResult("waiting", self.state, phase_rows(self.state), self.paths.run_dir, waiting=waiting)
             self.tracker.set_tags({"stop_reason": self.state.stop_reason})
             result = ActiveResult("finished", self.state, phase_rows(self.state), self.paths.run_dir)

@@ -25,7 +25,7 @@ class WaitingForLabels(Exception):
         shown = "\n".join(f"  {k}: {v}" for k, v in list(problems.items())[:20])
         more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
         super().__init__(
-            f"phase {phase}: waiting for {len(problems)} label(s).\n"
+            f"phase {phase}: waiting for labels ({len(problems)} to fix).\n"
             f"The images to label are in {query_dir} (queries.csv lists ids, scores and source files).\n"
             f"Save one mask per image into {labels_dir}, with the same file name as the query PNG\n"
             f"(0/255 binary, or class indices 0..C-1), then run the same command again.\n"
