@@ -233,6 +233,8 @@ class ActiveLoop:
         if not self.state.phases:
             self.state.begin_phase(0)
             self._save()
+        elif self.state.stop_reason is not None:
+            log.info("already finished (%s); rewriting the summary", self.state.stop_reason)
         else:
             last = self.state.phases[-1]
             log.info("resuming phase %d after step %s (%d labeled)", last.phase, last.step or "none", len(self.state.labeled))
