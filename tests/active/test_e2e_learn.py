@@ -260,13 +260,16 @@ def test_kill_while_waiting_and_while_writing_query_pngs(tmp_path: Path) -> None
 # ----- MLflow ---------------------------------------------------------------------------------
 
 
-def test_mlflow_parent_run_and_one_child_per_phase_survive_a_kill(tmp_path: Path) -> None:
+def test_mlflow_parent_run_and_one_child_per_phase_survive_a_kill_and_a_rerun(tmp_path: Path) -> None:
     from mlflow.tracking import MlflowClient
 
     config = write_config(tmp_path, tracking=True)
     run_dir = tmp_path / "run"
     killed(learn(config, "epoch:det:2:1"))  # phase 2's child run is open when the process dies
     finished(learn(config))
+    again = learn(config)  # a finished run, run again: nothing retrained, no new MLflow run
+    finished(again)
+    assert "already finished (max_phases)" in again.stderr and "training the model" not in again.stderr
 
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("e2e")
