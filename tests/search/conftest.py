@@ -3,10 +3,11 @@ are known in advance (so the expected best trial can be computed by hand)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 from automl_al.config import Config
 from automl_al.search.objective import TrialOutcome
@@ -51,6 +52,16 @@ class CurveTrainer:
             value = curve_value(cfg.model.arch, cfg.model.encoder, cfg.train.lr, epoch)
             on_epoch(epoch, {monitor: value, "train_loss": 1.0 - value})
         return TrialOutcome(value, {monitor: value})
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    """Tiny models gain nothing from threads; OpenMP spinning beside other busy processes on a
+    2-core machine made a 9-epoch tiny training 9x slower. Restores the caller's setting."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -77,7 +77,8 @@ def test_killed_worker_repeats_no_completed_trial(tmp_path: Path) -> None:
     cfg_path = _config(tmp_path, SPACE.replace("1.0e+10", "3.0e-4"), n_trials=3, sampler="random", epochs=3)
     storage = default_storage_url(load_config(cfg_path).run_dir)
     cmd = [sys.executable, "-c", CLI, "search", str(cfg_path), "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # one torch thread, as in-process tests (conftest)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env)
     before: list[optuna.trial.FrozenTrial] = []
     deadline = time.time() + 240
     try:
@@ -100,7 +101,7 @@ def test_killed_worker_repeats_no_completed_trial(tmp_path: Path) -> None:
     killed = before[-1]
     done_before = {t.number: t.params for t in before if t.state == TrialState.COMPLETE}
 
-    assert subprocess.run(cmd, capture_output=True, timeout=300).returncode == 0
+    assert subprocess.run(cmd, capture_output=True, timeout=300, env=env).returncode == 0
     after = optuna.load_study(study_name="demo-search", storage=storage).trials
     assert {t.number: t.params for t in after if t.number in done_before} == done_before  # untouched
     assert after[killed.number].state == TrialState.FAIL  # the killed trial, failed by the restart ...

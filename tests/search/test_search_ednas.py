@@ -59,21 +59,12 @@ def _skip_weight_init() -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # 1-image forwards gain nothing from threads on a busy 2-core machine
-    yield
-    torch.set_num_threads(threads)
-
-
 def _input_side(arch: str) -> int:
     """Smallest side the rules accept at depth 5: a multiple of 32, and PAN's deepest map >= 8 px."""
     return 128 if arch == "PAN" else 32
 
 
 @pytest.mark.slow
-@pytest.mark.usefixtures("_one_thread")
 def test_every_allowed_architecture_builds() -> None:
     """Each of the 390 valid (decoder, encoder) pairs builds at the paper's depth 5 and maps a
     1-image batch to logits of its size (the smallest input the rules allow, to keep this ~1 min)."""
