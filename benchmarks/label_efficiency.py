@@ -1,0 +1,155 @@
+"""Label efficiency: the labeled share of the pool each acquisition needs to reach 98 % of the
+full-data Dice, with the project's ``compare`` (:func:`automl_al.active.compare.run_compare`).
+
+Data: 2-D slices (those with foreground) of the first ``--volumes`` volumes of MSD Task04
+hippocampus (``../shared/data/msd_hippocampus``, linked into a temporary MSD folder: nothing is
+copied), resized to 32 x 32, 3 classes; volumes are split into test / val / pool by the project.
+Model: Unet + resnet18 (encoder depth 3, random init), no augmentation, Adam 1e-3, batch 8.
+Each arm x seed is a full active-learning run: ``--initial`` labeled slices, ``--query`` more per
+phase, ``--phases`` phases, ``--epochs`` epochs per phase (MC twin with head dropout, T = 10, for
+the uncertainty arms). The full-data model (the whole pool, the same epochs) gives the ceiling;
+an arm's figure is the mean over seeds of the labeled fraction at which test Dice first reaches
+98 % of it (an arm that never reaches it in the budget is reported as such, never extrapolated).
+
+Sized for the 2-core machine (one torch thread: two threads beside other busy processes train
+10x slower here): the defaults (16 volumes -> about 260 pool slices, 20 + 20 per phase, 5 phases ->
+up to about 38 % of the pool, 6 epochs per phase, 6 arms x 3 seeds, about 60,000 image passes)
+take about 40 minutes at the 25 training images/s this machine gives under its usual load.
+``--run-dir`` keeps the runs and resumes there.
+
+    .venv/bin/python benchmarks/label_efficiency.py [--run-dir DIR] [--seeds 3] [--phases 5]
+
+Last two lines: ``label_fraction_98_best: X`` (the best of the uncertainty arms) and
+``label_fraction_98_vs_random: Y`` (best / fg_random; goal <= 0.7).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import RESULTS, SHARED_DATA, command_line, set_threads, write_results  # noqa: E402
+
+from automl_al.active.compare import CompareResult, run_compare  # noqa: E402
+from automl_al.config import Config  # noqa: E402
+from automl_al.tracking import NullTracker  # noqa: E402
+
+DATA = SHARED_DATA / "msd_hippocampus"
+ARMS = ("mfe", "mi", "std", "cfe", "random", "fg_random")
+UNCERTAINTY = ("mfe", "mi", "std", "cfe")
+BASELINE = "fg_random"
+METRIC = "test_dice"
+TARGET = 0.98
+
+
+def subset(n_volumes: int, out: Path) -> Path:
+    """An MSD folder of symlinks to the first ``n_volumes`` training volumes of :data:`DATA`."""
+    meta = json.loads((DATA / "dataset.json").read_text())
+    if n_volumes > len(meta["training"]):
+        raise SystemExit(f"--volumes {n_volumes}: {DATA} holds only {len(meta['training'])} volumes")
+    meta["training"] = meta["training"][:n_volumes]
+    meta["numTraining"] = n_volumes
+    for sub in ("imagesTr", "labelsTr"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    for item in meta["training"]:
+        for key in ("image", "label"):
+            link = out / item[key]
+            if not link.exists():
+                link.symlink_to(DATA / item[key])
+    (out / "dataset.json").write_text(json.dumps(meta, indent=2))
+    return out
+
+
+def config(args: argparse.Namespace, data: Path, run_dir: Path) -> Config:
+    return Config.model_validate({
+        "name": "label-efficiency",
+        "task": "segmentation",
+        "run_dir": str(run_dir),
+        "seed": 0,
+        "data": {"source": "msd", "path": str(data), "image_size": [32, 32], "classes": 3,
+                 "keep_empty_slices": False, "augment": "none", "test_fraction": 0.2, "val_fraction": 0.1},
+        "model": {"arch": "Unet", "encoder": "resnet18", "encoder_depth": 3, "encoder_weights": None},
+        "train": {"epochs": args.epochs, "batch_size": 8, "lr": 1e-3, "amp": False, "device": "cpu"},
+        "tracking": {"enabled": False},
+        "active": {"initial": args.initial, "query_size": args.query, "max_phases": args.phases,
+                   "mc_samples": 10, "dropout": "head", "oracle": "simulated"},
+    })
+
+
+def fraction(result: CompareResult, arm: str) -> float | None:
+    return result.fraction_to_reach(arm, TARGET)
+
+
+def report(result: CompareResult, args: argparse.Namespace, minutes: float) -> tuple[list[str], list[str]]:
+    """(markdown lines for the results file, the two last lines)."""
+    lines = [f"| arm | labeled fraction to reach {TARGET:.0%} of full-data Dice (mean over seeds) | "
+             f"final {METRIC} |", "|---|---|---|"]
+    summary = {row["acquisition"]: row for row in result.summary}
+    for arm in result.runs:
+        value = fraction(result, arm)
+        reached = summary[arm][f"fraction_to_{round(TARGET * 100)}pct_seeds"]
+        shown = "not reached" if value is None else f"{value:.3f}"
+        lines.append(f"| {arm} | {shown} ({reached} seeds) | {float(summary[arm][f'final_{METRIC}']):.4f} |")
+    reached = {arm: fraction(result, arm) for arm in UNCERTAINTY if arm in result.runs and fraction(result, arm) is not None}
+    best_arm = min(reached, key=reached.get) if reached else None
+    base = fraction(result, BASELINE)
+    best = "not reached" if best_arm is None else f"{reached[best_arm]:.3f}"
+    ratio = "undefined" if best_arm is None or base is None else f"{reached[best_arm] / base:.3f}"
+    lines += [
+        "",
+        f"Full-data {METRIC} (model trained on the whole pool): {result.reference:.4f}; target "
+        f"{TARGET:.0%} of it = {TARGET * result.reference:.4f}. Best uncertainty arm: {best_arm or 'none reached'}; "
+        f"baseline: {BASELINE} ({'not reached' if base is None else f'{base:.3f}'}).",
+        f"Sizing: {args.volumes} hippocampus volumes (foreground slices, 32 x 32), initial {args.initial}, "
+        f"query {args.query}, {args.phases} phases, {args.epochs} epochs per phase, Unet + resnet18 depth 3, "
+        f"batch 8, T = 10, {args.seeds} seeds; wall time {minutes:.1f} min.",
+        "",
+        "Per phase (mean over seeds):",
+        "",
+    ]
+    return lines, [f"label_fraction_98_best: {best}", f"label_fraction_98_vs_random: {ratio}"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--run-dir", type=Path, help="keep runs here and resume (default: a temporary folder)")
+    parser.add_argument("--volumes", type=int, default=16)
+    parser.add_argument("--initial", type=int, default=20)
+    parser.add_argument("--query", type=int, default=20)
+    parser.add_argument("--phases", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--arms", default=",".join(ARMS))
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    if not (DATA / "dataset.json").is_file():
+        raise SystemExit(f"{DATA} is missing: this benchmark needs the shared MSD hippocampus subset")
+    set_threads(args.threads)
+    tmp = Path(tempfile.mkdtemp(prefix="label-efficiency-"))
+    run_dir = args.run_dir or tmp / "run"
+    start = time.perf_counter()
+    try:
+        cfg = config(args, subset(args.volumes, (args.run_dir or tmp) / "data"), run_dir)
+        result = run_compare(cfg, args.arms.split(","), args.seeds, metric=METRIC, tracker=NullTracker(), progress=False)
+        minutes = (time.perf_counter() - start) / 60
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(run_dir / "compare" / "curves.png", RESULTS / "label_efficiency.png")
+        lines, last = report(result, args, minutes)
+        lines += (run_dir / "compare" / "phases.md").read_text().splitlines()
+    finally:
+        if args.run_dir is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print("\n".join(lines))
+    write_results("label_efficiency", command_line(), [*lines, "", "Plot: `label_efficiency.png`.", last[0]], last[1])
+    print("\n".join(last))
+
+
+if __name__ == "__main__":
+    main()
