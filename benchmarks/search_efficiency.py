@@ -3,9 +3,9 @@ the space's best, TPE + Hyperband (ours) vs random search without pruning (the E
 
 This is a TABULAR benchmark (like NAS-Bench / HPOBench), stated plainly:
 1. Once, every point of ``search_spaces/segmentation-tiny.yaml`` (36 points: 3 decoders x 2 depth-3
-   encoders x 3 learning rates x 2 batch sizes, 32 px) is trained for the full budget of EPOCHS
-   epochs with the project's own ``train_supervised`` (seed 0, no augmentation) on the slices with
-   foreground of the first VOLUMES volumes of MSD Task04 hippocampus (``../shared/data``), split by
+   encoders x 3 learning rates x 2 batch sizes, 32 px) is trained for the full budget of 9
+   epochs (EPOCHS) with the project's own ``train_supervised`` (seed 0, no augmentation) on the slices with
+   foreground of the first 12 volumes (VOLUMES) of MSD Task04 hippocampus (``../shared/data``), split by
    volume; its per-epoch validation IoU is cached in ``benchmarks/results/search_curves_hippocampus.json``
    (resumable, point by point). Training is seeded, so a point trained again gives the same curve:
    the table stands in for re-training faithfully and is computed once for all seeds and strategies.
@@ -14,7 +14,7 @@ This is a TABULAR benchmark (like NAS-Bench / HPOBench), stated plainly:
    by epoch, so pruning stops it exactly where real training would have stopped. Every epoch a
    trial reads, pruned or not, counts as an epoch spent; a point sampled twice is paid twice.
 A strategy has "found" a configuration when one of its COMPLETE trials (value = best epoch, as
-``fit`` keeps it) is within TOLERANCE of the best value any point reaches; epochs are counted up to
+``fit`` keeps it) is within 0.01 IoU (TOLERANCE) of the best value any point reaches; epochs are counted up to
 and including that trial. Seeds 0, 1, 2 for each strategy; the ratio is mean(ours) / mean(random).
 Results: ``benchmarks/results/search_efficiency.{json,md}``.
 
