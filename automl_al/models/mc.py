@@ -106,7 +106,7 @@ def _channel_dropout_head(model: nn.Module) -> tuple[nn.Conv2d, nn.Dropout2d, li
     if not isinstance(conv, nn.Conv2d) or conv.groups != 1 or conv.padding_mode != "zeros":
         return None
     dropout = getattr(conv, DROPOUT_NAME, None)
-    if type(dropout) is not nn.Dropout2d or active_dropouts(model) != [dropout]:
+    if type(dropout) is not nn.Dropout2d or dropout.p >= 1 or active_dropouts(model) != [dropout]:
         return None
     return conv, dropout, list(head)[1:]
 
