@@ -49,10 +49,16 @@ def import_baal() -> None:
 
 @dataclass
 class Interleaved:
-    """Seconds and items per variant, accumulated over rounds that run every variant once."""
+    """Seconds and items per variant, accumulated over rounds that run every variant once.
+
+    Both clocks are kept: wall time (what a user waits) and this process's CPU time. With one torch
+    thread and no worker processes all the work is in this process, so CPU time barely moves when
+    other people's jobs take the cores, while wall time here swung 2x between rounds.
+    """
 
     variants: dict[str, Callable[[], int]]  # name -> run once, return the number of items processed
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
     items: dict[str, int] = field(default_factory=dict)
 
     def run(self, rounds: int, warmup: bool = True) -> None:
@@ -61,15 +67,32 @@ class Interleaved:
                 fn()
         for r in range(rounds):
             for name, fn in self.variants.items():
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 n = fn()
-                elapsed = time.perf_counter() - start
+                elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
                 self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
+                self.cpu_seconds[name] = self.cpu_seconds.get(name, 0.0) + cpu
                 self.items[name] = self.items.get(name, 0) + n
-                print(f"  round {r + 1}/{rounds} {name}: {n / elapsed:.2f} items/s", flush=True)
+                print(f"  round {r + 1}/{rounds} {name}: {n / elapsed:.2f} items/s wall, "
+                      f"{n / cpu:.2f} items/CPU-s", flush=True)
 
     def rate(self, name: str) -> float:
+        """Items per wall-clock second."""
         return self.items[name] / self.seconds[name]
+
+    def cpu_rate(self, name: str) -> float:
+        """Items per CPU second of this process."""
+        return self.items[name] / self.cpu_seconds[name]
+
+    def table(self, reference: str) -> list[str]:
+        """Markdown rows: items/s on both clocks and the ratio to ``reference`` on both."""
+        lines = [f"| variant | images/s (wall) | images/CPU-s | / {reference} (wall) | / {reference} (CPU) |",
+                 "|---|---|---|---|---|"]
+        for name in self.variants:
+            lines.append(f"| {name} | {self.rate(name):.2f} | {self.cpu_rate(name):.2f} | "
+                         f"{self.rate(name) / self.rate(reference):.3f} | "
+                         f"{self.cpu_rate(name) / self.cpu_rate(reference):.3f} |")
+        return lines
 
 
 def write_results(script: str, command: str, lines: list[str], last_line: str) -> Path:
