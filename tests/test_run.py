@@ -4,36 +4,16 @@ trials, active phases, final model registered as champion), the report and the p
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from run_helpers import EXPERIMENT, N_TRIALS, PHASES, REDUCED_ARGS, run_cli
 
 pytestmark = pytest.mark.slow
-
-EXPERIMENT = "automl-al-demo"
-N_TRIALS, PHASES = 2, 2
-REDUCED = [
-    "data.demo.n_patients=10", "data.demo.slices_per_patient=3", "data.demo.size=32", "data.image_size=[32,32]",
-    f"search.n_trials={N_TRIALS}", "search.epochs=1", "train.epochs=1", "active.initial=4",
-    "active.query_size=4", f"active.max_phases={PHASES}", "active.mc_samples=2", "train.device=cpu",
-]
-_MAIN = "import sys; from automl_al.cli import main; sys.exit(main(sys.argv[1:]))"
-
-
-def run_cli(cwd: Path, *args: str, crash_at: str | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """``automl-al ARGS`` in ``cwd`` (one torch thread: the test machine is shared)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "AUTOML_AL_TEST_CRASH_AT")}
-    env["OMP_NUM_THREADS"] = "1"
-    if crash_at:
-        env["AUTOML_AL_TEST_CRASH_AT"] = crash_at
-    return subprocess.run([sys.executable, "-c", _MAIN, *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=timeout)
 
 
 @dataclass
@@ -57,12 +37,11 @@ class DemoRun:
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     """The demo with no CONFIG, killed -9 once phase 0 picked its labels (after the search), then rerun."""
     cwd = tmp_path_factory.mktemp("cwd")
-    sets = [a for item in REDUCED for a in ("--set", item)]
-    killed = run_cli(cwd, "run", "--no-progress", *sets, crash_at="queried:0")
+    killed = run_cli(cwd, "run", "--no-progress", *REDUCED_ARGS, env={"AUTOML_AL_TEST_CRASH_AT": "queried:0"})
     run_dir = cwd / "runs" / "demo"
     state = (run_dir / "pipeline.json").read_text() if (run_dir / "pipeline.json").exists() else ""
     mtime = (run_dir / "best.yaml").stat().st_mtime_ns if (run_dir / "best.yaml").exists() else -1
-    resumed = run_cli(cwd, "run", "--no-progress", *sets)
+    resumed = run_cli(cwd, "run", "--no-progress", *REDUCED_ARGS)
     return DemoRun(cwd, killed, state, mtime, resumed)
 
 
