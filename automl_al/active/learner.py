@@ -12,6 +12,7 @@ trained for them.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,9 +107,10 @@ class ModelLearner:
         metrics.update({f"test_{k}": v for k, v in result.test_metrics.items()})
         return Trained(metrics, result.fit.seconds)
 
-    def _probs_fn(self, det_checkpoint: Path, mc_checkpoint: Path | None, example: Tensor) -> ProbsFn:
+    def _probs_fn(self, det_checkpoint: Path, mc_checkpoint: Path | None, example: Tensor, seed: int) -> ProbsFn:
         """MC probabilities ``[T, B, C, *S]`` from the twin, or ``[1, B, C, *S]`` from the
-        deterministic model; the twin is checked on ``example`` first (dropout must change its output)."""
+        deterministic model; the twin is checked on ``example`` first (dropout must change its output).
+        Batch k's dropout masks come from seed ``(seed, k)``, so a rescored pool gets the same scores."""
         if not self.needs_mc:
             det = self.build("det", det_checkpoint).to(self.device).eval()
             return lambda x: torch.softmax(det(x).float(), dim=1)[None]
@@ -117,7 +119,8 @@ class ModelLearner:
         mc = self.build("mc", mc_checkpoint).to(self.device).eval()
         verify_mc_dropout(mc, example.to(self.device))
         samples = self.cfg.active.mc_samples
-        return lambda x: mc_probs(mc, x, samples)
+        batch_seeds = itertools.count(seed * 1_000_003)
+        return lambda x: mc_probs(mc, x, samples, generator_seed=next(batch_seeds))
 
     def score(
         self, ids: list[str], *, phase: int, det_checkpoint: Path, mc_checkpoint: Path | None, seed: int
@@ -126,7 +129,7 @@ class ModelLearner:
         reduction = get_reduction(self.cfg.active.reduction)
         dataset = self.prepared.dataset(ids, augment=False, with_target=False)
         loader = eval_loader(dataset, max(self.cfg.train.batch_size, 16), device=self.device)
-        probs_fn = self._probs_fn(det_checkpoint, mc_checkpoint, dataset[0][0][None])
+        probs_fn = self._probs_fn(det_checkpoint, mc_checkpoint, dataset[0][0][None], seed)
         batches = iter(range(1, len(loader) + 1))
 
         def counted(x: Tensor) -> Tensor:

@@ -363,3 +363,12 @@ def test_scoring_samples_only_the_head_of_the_mc_twin(tmp_path: Path, monkeypatc
     learner = learner_module.ModelLearner(cfg, prepare_data(cfg, progress=False), LabelStore(tmp_path / "unused"))
     det = learner.build("det", tmp_path / "run" / "state" / "phase_01" / "det.pt")  # the reported model
     assert active_dropouts(det) == []
+
+    # Dropout masks are seeded per phase seed and batch: rescoring gives the same scores to the
+    # last digit (a resumed phase queries the same images), another seed other scores.
+    phase_dir = tmp_path / "run" / "state" / "phase_01"
+    pool = list(prepare_data(cfg, progress=False).splits["pool"])[:12]
+    scored = [learner.score(pool, phase=1, det_checkpoint=phase_dir / "det.pt", mc_checkpoint=phase_dir / "mc.pt", seed=s)
+              for s in (5, 5, 6)]
+    np.testing.assert_array_equal(scored[0].scores, scored[1].scores)
+    assert not np.array_equal(scored[0].scores, scored[2].scores)
