@@ -18,6 +18,7 @@ import numpy as np
 import yaml
 
 from automl_al.active.summary import curve_metric
+from automl_al.pipeline.state import STAGES
 from automl_al.report.data import ReportData, Row, SampleSet
 
 # Leaderboard CSV columns shown as they are; every other non-empty column is a parameter.
@@ -104,7 +105,8 @@ def collect_report_data(run_dir: Path) -> tuple[ReportData, list[str] | None]:
         state = json.loads(pipeline.read_text())
         if state.get("parent_run_id"):
             data.facts["MLflow run"] = state["parent_run_id"]
-        data.facts["stages done"] = ", ".join(state.get("stages", {})) or "none"
+        done = state.get("stages", {})  # pipeline.json sorts its keys: show them in run order
+        data.facts["stages done"] = ", ".join(s for s in STAGES if s in done) or "none"
 
     leaderboard = run_dir / "search" / "leaderboard.csv"
     if leaderboard.is_file():
