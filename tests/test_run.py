@@ -128,4 +128,5 @@ def test_report_verb_rebuilds_every_section_from_the_run_folder(demo_run: DemoRu
                     "samples-plot", "learning-curve-plot"):
         assert f'id="{section}"' in page, section
     assert "left_ventricle" in page and "this stage did not run" not in page
+    assert "<dd>search, active, final</dd>" in page  # stages in run order
     assert len(re.findall(r"<tr", page.split('id="leaderboard-table"')[1].split("</table>")[0])) == 1 + N_TRIALS
