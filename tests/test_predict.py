@@ -151,7 +151,8 @@ def _class_folder(root: Path) -> Path:
 def test_classification_writes_one_csv_row_per_image(tmp_path: Path) -> None:
     data = _class_folder(tmp_path / "classes")
     model = _train(tmp_path, "name=cls", "task=classification", "data.source=classes", f"data.path={data}",
-                   "data.image_size=[32,32]", "data.group_pattern=(p\\d+)", "model.encoder=resnet18",
+                   "data.image_size=[32,32]", "data.group_pattern=(p\\d+)", "data.class_names=[disc,empty]",
+                   "model.encoder=resnet18",
                    "train.epochs=2")
     inputs = [data / "disc" / "p00_disc.png", data / "empty" / "p01_empty.png", data / "empty" / "p02_empty.png"]
     out = tmp_path / "out"
