@@ -116,31 +116,37 @@ def _channel_dropout_probs(
 ) -> Tensor:
     """Softmax of ``rest(conv(dropout(features)))`` for T dropout draws: ``[T, B, K, H, W]``.
 
-    Samples are computed in [B, T] order (what the batched matmul gives without a copy) and the
-    result is transposed to [T, B] by a view: no extra pass over the ``T x B x K x H x W`` tensor.
+    One image at a time: its per-channel responses and T samples stay small (a few MB, reused from
+    the heap), and only the output is a large allocation, filled in place. The output is stored
+    [B, T] and returned as a [T, B] view, so no pass over it is spent on a transpose.
     """
     batch, channels = features.shape[:2]
+    if batch == 0:
+        raise ValueError("MC sampling needs at least one image, got an empty batch")
     classes = conv.out_channels
     # weight [K, C, kh, kw] -> one filter per (input channel c, class k), output channel c * K + k
     weight = conv.weight.transpose(0, 1).reshape(channels * classes, 1, *conv.weight.shape[2:])
-    parts = F.conv2d(features, weight, None, conv.stride, conv.padding, conv.dilation, groups=channels)
-    spatial = parts.shape[2:]
-    parts = parts.reshape(batch, channels, -1)  # [B, C, K * H * W]
     keep = 1.0 - dropout.p
     masks = torch.stack(  # [B, T, C]: drawn like Dropout2d draws them, sample after sample
         [features.new_empty(batch, channels, 1, 1).bernoulli_(keep).div_(keep).view(batch, channels) for _ in range(T)],
         dim=1,
     )
-    if conv.bias is None:
-        logits = torch.bmm(masks, parts)  # [B, T, K * H * W]
-    else:
-        bias = conv.bias.repeat_interleave(parts.shape[2] // classes).view(1, 1, -1)
-        logits = torch.baddbmm(bias, masks, parts)
-    flat = logits.view(batch * T, classes, *spatial)
-    for layer in rest:  # per-sample layers (upsampling, activation): the sample order is irrelevant
-        flat = layer(flat)
-    probs = torch.softmax(flat.float(), dim=1)
-    return probs.view(batch, T, *probs.shape[1:]).transpose(0, 1)
+    out = torch.empty(0)
+    for b in range(batch):
+        parts = F.conv2d(features[b : b + 1], weight, None, conv.stride, conv.padding, conv.dilation, groups=channels)
+        spatial = parts.shape[2:]
+        parts = parts.view(channels, -1)  # [C, K * H * W]
+        if conv.bias is None:
+            logits = masks[b] @ parts  # [T, K * H * W]
+        else:
+            logits = torch.addmm(conv.bias.repeat_interleave(parts.shape[1] // classes), masks[b], parts)
+        sample = logits.view(T, classes, *spatial)
+        for layer in rest:  # per-sample layers (upsampling, activation)
+            sample = layer(sample)
+        if b == 0:
+            out = features.new_empty(batch, *sample.shape, dtype=torch.float32)
+        torch.softmax(sample.float(), dim=1, out=out[b])
+    return out.transpose(0, 1)
 
 
 def mc_probs(model: nn.Module, x: Tensor, T: int, *, generator_seed: int | None = None) -> Tensor:
