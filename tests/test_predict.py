@@ -28,7 +28,8 @@ def _one_thread() -> None:
 
 
 def _train(tmp: Path, *overrides: str) -> Path:
-    """``automl-al train`` in-process; returns the folder holding config.yaml + model.pt."""
+    """``automl-al train`` in-process; returns the folder holding config.yaml + model.pt.
+    (Tests that need no MLflow model pass tracking.enabled=false: logging exports the model.)"""
     config = tmp / "config.yaml"
     config.write_text("task: segmentation\n")  # everything else comes from --set below
     args = ["train", str(config), "--no-progress", "--set", f"run_dir={tmp / 'run'}",
@@ -114,7 +115,8 @@ def hippocampus(shared_data: Path, tmp_path: Path) -> Path:
 
 def test_hippocampus_volumes_keep_shape_affine_and_zooms(hippocampus: Path, tmp_path: Path) -> None:
     model = _train(tmp_path, "name=hippo", "data.source=msd", f"data.path={hippocampus}", "data.classes=3",
-                   "data.image_size=[32,32]", "data.test_fraction=0.25", "data.val_fraction=0.25")
+                   "data.image_size=[32,32]", "data.test_fraction=0.25", "data.val_fraction=0.25",
+                   "tracking.enabled=false")
     out = tmp_path / "out"
     volumes = sorted((hippocampus / "imagesTr").glob("*.nii.gz"))[:2]
     assert main(["predict", str(model), *map(str, volumes), str(out), "--uncertainty", "--device", "cpu",
@@ -153,7 +155,7 @@ def test_classification_writes_one_csv_row_per_image(tmp_path: Path) -> None:
     model = _train(tmp_path, "name=cls", "task=classification", "data.source=classes", f"data.path={data}",
                    "data.image_size=[32,32]", "data.group_pattern=(p\\d+)", "data.class_names=[disc,empty]",
                    "model.encoder=resnet18",
-                   "train.epochs=2")
+                   "train.epochs=2", "tracking.enabled=false")
     inputs = [data / "disc" / "p00_disc.png", data / "empty" / "p01_empty.png", data / "empty" / "p02_empty.png"]
     out = tmp_path / "out"
     assert main(["predict", str(model), *map(str, inputs), str(out), "--device", "cpu", "--no-progress"]) == 0
