@@ -79,7 +79,7 @@ def config(args: argparse.Namespace, data: Path, run_dir: Path) -> Config:
         "train": {"epochs": args.epochs, "batch_size": 8, "lr": 1e-3, "amp": False, "device": "cpu"},
         "tracking": {"enabled": False},
         "active": {"initial": args.initial, "query_size": args.query, "max_phases": args.phases,
-                   "mc_samples": 10, "dropout": "head", "oracle": "simulated"},
+                   "mc_samples": 10, "dropout": "head", "oracle": "simulated", "warm_start": args.warm_start},
     })
 
 
@@ -109,7 +109,7 @@ def report(result: CompareResult, args: argparse.Namespace, minutes: float) -> t
         f"baseline: {BASELINE} ({'not reached' if base is None else f'{base:.3f}'}).",
         f"Sizing: {args.volumes} hippocampus volumes (foreground slices, 32 x 32), initial {args.initial}, "
         f"query {args.query}, {args.phases} phases, {args.epochs} epochs per phase, Unet + resnet18 depth 3, "
-        f"batch 8, T = 10, {args.seeds} seeds; wall time {minutes:.1f} min.",
+        f"batch 8, T = 10, {args.seeds} seeds, warm start {args.warm_start}; wall time {minutes:.1f} min.",
         "",
         "Per phase (mean over seeds):",
         "",
@@ -126,6 +126,8 @@ def main() -> None:
     parser.add_argument("--phases", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--warm-start", action="store_true",
+                        help="each phase continues from the previous phase's weights (active.warm_start)")
     parser.add_argument("--arms", default=",".join(ARMS))
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
