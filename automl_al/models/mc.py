@@ -16,10 +16,11 @@ head looped over T 1.0 s, against 2.1 s for the decoder output repeated along th
 Channel dropout (``nn.Dropout2d``) in front of the head's convolution goes further, because the
 convolution is linear: conv(x * m) = sum_c m_c conv_c(x) + bias. The per-input-channel responses
 conv_c(x) are computed once (a grouped convolution, the cost of one head pass) and each of the T
-samples is a weighted sum of them (one batched matmul over the channel masks), 9x fewer operations
+samples is a weighted sum of them (one matmul over the channel masks per image), 9x fewer operations
 than T 3 x 3 convolutions. The masks are drawn exactly as ``Dropout2d`` draws them, in the same order,
 so a seed gives the same samples as the loop (equal up to float rounding). See
-``benchmarks/scoring.py`` (head loop 0.67 of a plain forward, this path above 0.8).
+``benchmarks/scoring.py``: scoring with the head looped T times ran at 0.67 of a plain forward, with
+this path at 0.86 (Unet + resnet18, 128 px, T = 20, batch 16, one CPU thread).
 """
 
 from __future__ import annotations
