@@ -272,13 +272,15 @@ def main() -> None:
 
 def write_markdown(outcome: dict[str, Any], lines: list[str], last: str, replay_only: bool) -> None:
     """``benchmarks/results/search_efficiency.md``: how it was measured, the numbers, the last line."""
-    command = ".venv/bin/python benchmarks/search_efficiency.py" + (" --replay-only" if replay_only else "")
+    command = "`.venv/bin/python benchmarks/search_efficiency.py`" + (
+        " (built the table), then the same with `--replay-only` (this output)" if replay_only else ""
+    )
     method = (__doc__ or "").split("This is a TABULAR benchmark", 1)[1].split("\n\n")[0]
     text = "\n".join(
         [
             "# search_efficiency",
             "",
-            f"- command: `{command}`",
+            f"- command: {command}",
             f"- machine: {outcome['machine']}",
             f"- date: {outcome['date']}",
             f"- goal: ratio <= 0.25 (epochs spent by ours / by random search)",
