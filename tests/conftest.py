@@ -27,6 +27,21 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
+def hippocampus(shared_data: Path, tmp_path: Path) -> Path:
+    """Five real MSD Task04 cases in the MSD layout: symlinks to ../shared plus dataset.json
+    (nothing copied but the small JSON), so a test reads real volumes in seconds."""
+    real = shared_data / "msd_hippocampus"
+    root = tmp_path / "hippo"
+    (root / "imagesTr").mkdir(parents=True)
+    (root / "labelsTr").mkdir()
+    shutil.copy(real / "dataset.json", root / "dataset.json")
+    for image in sorted((real / "imagesTr").glob("hippocampus_*.nii.gz"))[:5]:
+        (root / "imagesTr" / image.name).symlink_to(image)
+        (root / "labelsTr" / image.name).symlink_to(real / "labelsTr" / image.name)
+    return root
+
+
+@pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A throw-away PostgreSQL cluster (initdb + pg_ctl) on a free loopback port; yields an SQLAlchemy
     URL to its empty database ``optuna``. initdb refuses root: then the server runs as ``postgres``."""

@@ -5,7 +5,6 @@ an MLflow ``models:/NAME@champion`` URI, and a classification CSV."""
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import nibabel as nib
@@ -97,20 +96,6 @@ def test_predict_from_the_registered_champion_equals_the_run_folder(
         b = np.asarray(Image.open(tmp_path / "dir" / f"{dcm.stem}.png"))
         # MC dropout samples differ between the two processes' RNG draws only where the model hesitates.
         assert a.shape == b.shape == (256, 256) and (a == b).mean() > 0.95
-
-
-@pytest.fixture
-def hippocampus(shared_data: Path, tmp_path: Path) -> Path:
-    """Four real Task04 cases: symlinks to the shared files plus a copied dataset.json."""
-    real = shared_data / "msd_hippocampus"
-    root = tmp_path / "hippo"
-    (root / "imagesTr").mkdir(parents=True)
-    (root / "labelsTr").mkdir()
-    shutil.copy(real / "dataset.json", root / "dataset.json")
-    for image in sorted((real / "imagesTr").glob("hippocampus_*.nii.gz"))[:4]:
-        (root / "imagesTr" / image.name).symlink_to(image)
-        (root / "labelsTr" / image.name).symlink_to(real / "labelsTr" / image.name)
-    return root
 
 
 def test_hippocampus_volumes_keep_shape_affine_and_zooms(hippocampus: Path, tmp_path: Path) -> None:

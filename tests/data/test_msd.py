@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import nibabel as nib
@@ -143,20 +142,6 @@ def test_class_count_checked_against_dataset_json(tmp_path: Path) -> None:
         list(msd_source(cfg, Problems()))
     with pytest.raises(DataError, match=r"dataset\.json: not found"):
         list(msd_source(_cfg(tmp_path / "nowhere"), Problems()))
-
-
-@pytest.fixture
-def hippocampus(shared_data: Path, tmp_path: Path) -> Path:
-    """Five real Task04 cases: symlinks to the shared files plus a copied dataset.json."""
-    real = shared_data / "msd_hippocampus"
-    root = tmp_path / "hippo"
-    (root / "imagesTr").mkdir(parents=True)
-    (root / "labelsTr").mkdir()
-    shutil.copy(real / "dataset.json", root / "dataset.json")
-    for image in sorted((real / "imagesTr").glob("hippocampus_*.nii.gz"))[:5]:
-        (root / "imagesTr" / image.name).symlink_to(image)
-        (root / "labelsTr" / image.name).symlink_to(real / "labelsTr" / image.name)
-    return root
 
 
 def test_real_hippocampus_slices_keep_their_volume_as_group(hippocampus: Path) -> None:

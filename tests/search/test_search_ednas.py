@@ -3,15 +3,12 @@ architecture the model rules allow in it really builds."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from unittest import mock
-
 import pytest
 import segmentation_models_pytorch as smp
 import timm
 import torch
 import yaml
+from torch_helpers import skip_weight_init
 
 from automl_al.config import Config
 from automl_al.search.space import SHIPPED_SPACES, apply_params, load_space
@@ -47,18 +44,6 @@ def test_valid_pair_count_is_the_documented_one() -> None:
     assert space.size == RAW["valid_architectures"] * 6 * 3
 
 
-@contextlib.contextmanager
-def _skip_weight_init() -> Iterator[None]:
-    """Make ``torch.nn.init`` functions no-ops while models are built (transformers'
-    ``no_init_weights`` does the same): random init is 80-90 % of building a big encoder and
-    plays no part in whether a pair builds and maps shapes; every module is still constructed."""
-    with contextlib.ExitStack() as stack:
-        for name in dir(torch.nn.init):
-            if name.endswith("_") and not name.startswith("_"):
-                stack.enter_context(mock.patch.object(torch.nn.init, name, lambda tensor, *a, **k: tensor))
-        yield
-
-
 def _input_side(arch: str) -> int:
     """Smallest side the rules accept at depth 5: a multiple of 32, and PAN's deepest map >= 8 px."""
     return 128 if arch == "PAN" else 32
@@ -77,7 +62,7 @@ def test_every_allowed_architecture_builds() -> None:
         cfg = apply_params(Config(), values)
         side = _input_side(cfg.model.arch)
         try:
-            with _skip_weight_init():
+            with skip_weight_init():
                 model = build_model(cfg.model, "segmentation", 1, 2).eval()
             with torch.no_grad():
                 out = model(torch.zeros(1, 1, side, side))
@@ -92,5 +77,5 @@ def test_pairs_left_out_really_fail_in_smp() -> None:
     """The 8 encoders left out of the dilating decoders (4 VGG, 4 DenseNet) really fail there in
     smp itself, so the 390 are not an over-cautious rule: one of each family, past our rules."""
     for encoder in ("vgg11_bn", "densenet121"):
-        with _skip_weight_init(), pytest.raises(ValueError, match="dilat"):
+        with skip_weight_init(), pytest.raises(ValueError, match="dilat"):
             smp.create_model("DeepLabV3", encoder_name=encoder, encoder_weights=None, in_channels=1, classes=2)

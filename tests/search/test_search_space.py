@@ -189,4 +189,4 @@ def test_packaged_demo_config_finds_its_space() -> None:
     cfg = load_config(demo_config_path())
     space = load_space(resolve_space_path(cfg.search.space), cfg)
     assert space.path == demo_config_path().parent / "demo-space.yaml"
-    assert len(space.architectures) == 4
+    assert len(space.architectures) == 2  # Unet and Linknet on resnet18 (demo-space.yaml)

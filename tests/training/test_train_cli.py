@@ -3,7 +3,6 @@ hippocampus NIfTI): each run lands in MLflow with its metrics and its logged mod
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import mlflow
@@ -18,36 +17,19 @@ TINY = {
 }
 
 
-def _msd_subset(root: Path, tmp: Path, cases: int = 3) -> Path:
-    """A temp MSD folder of symlinks to a few hippocampus volumes (nothing copied)."""
-    out = tmp / "msd"
-    for sub in ("imagesTr", "labelsTr"):
-        (out / sub).mkdir(parents=True)
-    spec = json.loads((root / "dataset.json").read_text())
-    names = sorted(p.name for p in (root / "labelsTr").glob("*.nii.gz"))[:cases]
-    for name in names:
-        for sub in ("imagesTr", "labelsTr"):
-            (out / sub / name).symlink_to(root / sub / name)
-    spec["training"] = [{"image": f"./imagesTr/{n}", "label": f"./labelsTr/{n}"} for n in names]
-    spec["numTraining"] = len(names)
-    (out / "dataset.json").write_text(json.dumps(spec))
-    return out
-
-
-def _data_section(kind: str, tmp: Path, shared: Path | None) -> dict:
+def _data_section(kind: str, request: pytest.FixtureRequest) -> dict:
     if kind == "demo":
         return {"source": "demo", "image_size": [32, 32], "demo": {"n_patients": 6, "slices_per_patient": 3, "size": 32}}
-    assert shared is not None
     if kind == "sunnybrook":
+        shared = request.getfixturevalue("shared_data")
         return {"source": "folder", "path": str(shared / "sunnybrook_lv"), "image_size": [64, 64], "val_fraction": 0.0, "test_fraction": 0.3}
-    return {"source": "msd", "path": str(_msd_subset(shared / "msd_hippocampus", tmp)), "classes": 3, "image_size": [32, 32], "test_fraction": 0.34, "val_fraction": 0.0}
+    return {"source": "msd", "path": str(request.getfixturevalue("hippocampus")), "classes": 3, "image_size": [32, 32], "test_fraction": 0.34, "val_fraction": 0.0}
 
 
 @pytest.mark.parametrize("kind", ["demo", "sunnybrook", "msd"])
 def test_train_logs_a_run_with_metrics_and_model(kind: str, tmp_path: Path, request, capsys) -> None:
-    shared = request.getfixturevalue("shared_data") if kind != "demo" else None
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    cfg = {"name": f"train-{kind}", "run_dir": str(tmp_path / "run"), "data": _data_section(kind, tmp_path, shared),
+    cfg = {"name": f"train-{kind}", "run_dir": str(tmp_path / "run"), "data": _data_section(kind, request),
            "tracking": {"uri": uri}, **TINY}
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(cfg))
