@@ -91,17 +91,21 @@ def _get(url: str, endpoint: str, **params: str) -> dict:
     return reply.json()
 
 
-def test_run_against_an_mlflow_server_and_postgres(postgres_url: str, mlflow_server: str, tmp_path: Path) -> None:
+def test_run_with_two_workers_against_an_mlflow_server_and_postgres(postgres_url: str, mlflow_server: str, tmp_path: Path) -> None:
     import optuna
 
-    done = run_cli(tmp_path, "run", "--no-progress", *REDUCED_ARGS, "--set", f"search.storage={postgres_url}",
-                   env={"MLFLOW_TRACKING_URI": mlflow_server})
+    done = run_cli(tmp_path, "run", "--no-progress", "--workers", "2", *REDUCED_ARGS,
+                   "--set", f"search.storage={postgres_url}", env={"MLFLOW_TRACKING_URI": mlflow_server})
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"open {mlflow_server} in a browser" in done.stdout
     assert not (tmp_path / "mlflow").exists(), "with a server nothing is tracked locally"
     assert not (tmp_path / "runs" / "demo" / "search" / "optuna.db").exists()
     study = optuna.load_study(study_name=EXPERIMENT, storage=postgres_url)
     assert len(study.trials) == N_TRIALS
+    assert sorted(t.number for t in study.trials) == list(range(N_TRIALS))  # shared, never duplicated
+    logs = sorted(p.name for p in (tmp_path / "runs" / "demo" / "search").glob("worker-*.log"))
+    assert logs == ["worker-0.log", "worker-1.log"]  # --workers 2 ran two search processes
+    assert len({t.user_attrs["worker"] for t in study.trials}) == 2  # one trial each, none beyond the budget
 
     experiment = _get(mlflow_server, "experiments/get-by-name", experiment_name=EXPERIMENT)["experiment"]
     runs = _search_runs(mlflow_server, experiment["experiment_id"])

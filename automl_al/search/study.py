@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,13 +91,20 @@ def _sampler_seed(seed: int, n_existing: int, single_worker: bool) -> int:
 
 
 class _StopAtTarget:
-    """Stop this worker once the study holds ``n_trials`` judged trials (all workers together)."""
+    """Stop this worker once the judged trials plus those other workers are running reach
+    ``n_trials``, so N workers never overshoot the budget by N - 1 trials. A running trial of a dead
+    worker is failed (and re-queued) first, so it cannot hold the budget."""
 
     def __init__(self, n_trials: int) -> None:
         self.n_trials = n_trials
 
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        if judged_count(study.get_trials(deepcopy=False)) >= self.n_trials:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since v2.9
+            optuna.storages.fail_stale_trials(study)  # a no-op without heartbeats (one worker)
+        trials = study.get_trials(deepcopy=False)
+        in_flight = sum(t.state == TrialState.RUNNING for t in trials)
+        if judged_count(trials) + in_flight >= self.n_trials:
             study.stop()
 
 

@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 from automl_al.config import Config, load_config
 from automl_al.search import SearchError, run_search
 from automl_al.search.storage import StorageError, default_storage_url, worker_lock
+from automl_al.search.study import _StopAtTarget
 from conftest import CurveTrainer, curve_value
 
 
@@ -172,3 +173,13 @@ def test_second_worker_on_one_sqlite_file_is_refused(search_cfg: Config) -> None
     with worker_lock(url):
         with pytest.raises(StorageError, match="SQLite allows one worker .* postgresql"):
             run_search(search_cfg, trainer=CurveTrainer(), progress=False)
+
+
+def test_a_worker_stops_when_trials_running_elsewhere_fill_the_budget() -> None:
+    study = optuna.create_study(direction="maximize")
+    elsewhere = study.ask()  # another worker's trial, still running
+    study.optimize(lambda trial: 0.5, n_trials=5, callbacks=[_StopAtTarget(3)])
+    states = [t.state for t in study.get_trials()]
+    # 1 running elsewhere + 2 run here = the budget of 3; without counting it, this worker runs 3.
+    assert states == [TrialState.RUNNING, TrialState.COMPLETE, TrialState.COMPLETE]
+    study.tell(elsewhere, 0.1)
