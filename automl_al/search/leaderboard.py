@@ -16,7 +16,7 @@ from automl_al.utils import atomic_write_text
 
 _ORDER = {TrialState.COMPLETE: 0, TrialState.PRUNED: 1, TrialState.FAIL: 2, TrialState.RUNNING: 3, TrialState.WAITING: 4}
 FIXED_COLUMNS = ("rank", "trial", "state", "value", "epochs", "seconds")
-TAIL_COLUMNS = ("fail_kind", "fail_reason", "retry_of", "worker")
+TAIL_COLUMNS = ("fail_kind", "fail_reason", "retry_of", "repeat_of", "worker")
 
 
 def _last_value(t: FrozenTrial) -> float:
@@ -97,7 +97,7 @@ def progress_line(study: optuna.Study, t: FrozenTrial, monitor: str) -> str:
     parts = [f"trial {t.number:>3}", t.state.name.lower()]
     if t.state == TrialState.COMPLETE and t.value is not None:
         parts.append(f"{monitor}={t.value:.4f}")
-    elif t.state == TrialState.PRUNED:
+    elif t.state == TrialState.PRUNED and t.intermediate_values:
         parts.append(f"{monitor}={_last_value(t):.4f}")
     elif t.state == TrialState.FAIL:
         parts.append(f"[{t.user_attrs.get('fail_kind', 'error')}] {t.user_attrs.get('fail_reason', '')[:120]}")
@@ -106,6 +106,8 @@ def progress_line(study: optuna.Study, t: FrozenTrial, monitor: str) -> str:
         parts.append(f"best={best.value:.4f} (#{best.number})")
     except ValueError:
         parts.append("best=none yet")
+    if "repeat_of" in t.user_attrs:
+        parts.append(f"(repeat of #{t.user_attrs['repeat_of']}, not trained again)")
     duration = t.duration.total_seconds() if t.duration is not None else 0.0
     parts.append(f"{len(t.intermediate_values)} epochs {duration:.1f}s")
     return "  ".join(parts) + " | " + _params_text(trial_config(t))

@@ -19,7 +19,8 @@ import optuna
 
 from automl_al.config import Config
 from automl_al.search.failures import classify, describe, requeue
-from automl_al.search.runs import trial_run
+from automl_al.search.repeats import judged_twin
+from automl_al.search.runs import TrialRun, trial_run
 from automl_al.search.space import SearchSpace, apply_params
 from automl_al.tracking import Tracker
 
@@ -94,7 +95,12 @@ class Objective:
         params = self.trial_params(trial)
         trial.set_user_attr("config", params)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        twin = judged_twin(trial.study, params)
+        if twin is not None:
+            trial.set_user_attr("repeat_of", twin.number)
         with trial_run(self.tracker, trial, params) as run:
+            if twin is not None:
+                return _repeat(twin, run)
             try:
                 trial_cfg = apply_params(self.cfg, params)
                 outcome = self.trainer(trial_cfg, lambda epoch, m: self._report(trial, epoch, m), self.monitor)
@@ -116,3 +122,13 @@ class Objective:
         trial.report(metrics[self.monitor], epoch)
         if trial.should_prune():
             raise optuna.TrialPruned(f"pruned after epoch {epoch}: {self.monitor}={metrics[self.monitor]:.4f}")
+
+
+def _repeat(twin: optuna.trial.FrozenTrial, run: TrialRun) -> float:
+    """Judge a trial by its twin's result instead of training the same configuration again."""
+    if twin.state == optuna.trial.TrialState.PRUNED:
+        run.finish("pruned")
+        raise optuna.TrialPruned(f"same configuration as trial {twin.number}, which was pruned")
+    assert twin.value is not None
+    run.finish("complete", value=twin.value)
+    return twin.value

@@ -13,6 +13,7 @@ from optuna.trial import TrialState
 
 from automl_al.config import Config, load_config
 from automl_al.search import SearchError, run_search
+from automl_al.search.leaderboard import progress_line
 from automl_al.search.storage import StorageError, default_storage_url, worker_lock
 from automl_al.search.study import _StopAtTarget
 from conftest import CurveTrainer, curve_value
@@ -68,9 +69,9 @@ def test_same_command_resumes_and_repeats_no_trial(search_cfg: Config) -> None:
     assert again.calls == []  # target already met
     more = CurveTrainer()
     run_search(_with(search_cfg, n_trials=5), trainer=more, progress=False)
-    assert len(more.calls) == 2
-    numbers = [t.number for t in _study(search_cfg).trials]
-    assert numbers == [0, 1, 2, 3, 4]
+    trials = _study(search_cfg).trials
+    assert [t.number for t in trials] == [0, 1, 2, 3, 4]
+    assert len(more.calls) == sum("repeat_of" not in t.user_attrs for t in trials[3:])  # repeats are free
 
 
 def test_failing_trial_is_recorded_and_the_study_goes_on(search_cfg: Config) -> None:
@@ -159,7 +160,7 @@ def test_median_pruner_stops_trials_below_the_median(search_cfg: Config) -> None
     trainer = CurveTrainer()
     run_search(_with(search_cfg, n_trials=12, pruner="median", sampler="random"), trainer=trainer, progress=False)
     trials = _study(search_cfg).trials
-    pruned = [t for t in trials if t.state == TrialState.PRUNED]
+    pruned = [t for t in trials if t.state == TrialState.PRUNED and "repeat_of" not in t.user_attrs]
     assert pruned, "some points are clearly below the median of the earlier ones"
     for t in pruned:
         last = max(t.intermediate_values)
@@ -183,3 +184,24 @@ def test_a_worker_stops_when_trials_running_elsewhere_fill_the_budget() -> None:
     # 1 running elsewhere + 2 run here = the budget of 3; without counting it, this worker runs 3.
     assert states == [TrialState.RUNNING, TrialState.COMPLETE, TrialState.COMPLETE]
     study.tell(elsewhere, 0.1)
+
+
+def test_a_configuration_is_trained_once_and_its_repeats_take_its_result(search_cfg: Config) -> None:
+    trainer = CurveTrainer(lambda cfg: optuna.TrialPruned() if cfg.model.arch == "FPN" else None)
+    run_search(_with(search_cfg, n_trials=16), trainer=trainer, progress=False)  # 16 draws, 8 points
+    trials = _study(search_cfg).trials
+    assert len(trials) == 16  # repeats count towards the budget ...
+    trained = [(c.model.arch, c.model.encoder, c.train.lr) for c in trainer.calls]
+    assert len(trained) == len(set(trained)) <= 8  # ... but nothing is trained twice
+    repeats = [t for t in trials if "repeat_of" in t.user_attrs]
+    assert len(repeats) == 16 - len(trained)
+    for t in repeats:
+        twin = trials[t.user_attrs["repeat_of"]]
+        assert twin.number < t.number and twin.user_attrs["config"] == t.user_attrs["config"]
+        assert (t.state, t.value, t.intermediate_values) == (twin.state, twin.value, {}) if twin.state == TrialState.COMPLETE \
+            else (t.state, twin.state) == (TrialState.PRUNED, TrialState.PRUNED)
+    assert {t.state for t in repeats} == {TrialState.COMPLETE, TrialState.PRUNED}
+    line = progress_line(_study(search_cfg), repeats[0], "val_iou")
+    assert f"(repeat of #{repeats[0].user_attrs['repeat_of']}, not trained again)" in line and "inf" not in line
+    with open(search_cfg.run_dir / "search" / "leaderboard.csv") as f:
+        assert sum(bool(r["repeat_of"]) for r in csv.DictReader(f)) == len(repeats)
