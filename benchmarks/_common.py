@@ -30,6 +30,28 @@ MACHINE = "2 CPU cores, no GPU (shared with other engineers' test runs)"
 DATE = "2026-11-24"
 
 
+def hippocampus_subset(n_volumes: int, out: Path) -> Path:
+    """An MSD folder at ``out`` of symlinks to the first ``n_volumes`` training volumes of the shared
+    MSD Task04 hippocampus data (nothing is copied)."""
+    import json
+
+    data = SHARED_DATA / "msd_hippocampus"
+    meta = json.loads((data / "dataset.json").read_text())
+    if n_volumes > len(meta["training"]):
+        raise SystemExit(f"{n_volumes} volumes asked for: {data} holds only {len(meta['training'])}")
+    meta["training"] = meta["training"][:n_volumes]
+    meta["numTraining"] = n_volumes
+    for sub in ("imagesTr", "labelsTr"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    for item in meta["training"]:
+        for key in ("image", "label"):
+            link = out / item[key]
+            if not link.exists():
+                link.symlink_to(data / item[key])
+    (out / "dataset.json").write_text(json.dumps(meta, indent=2))
+    return out
+
+
 def set_threads(threads: int) -> None:
     """Pin torch's intra-op threads: a fixed count keeps the variants comparable on a busy machine."""
     import torch

@@ -26,7 +26,6 @@ Last two lines: ``label_fraction_98_best: X`` (the best of the uncertainty arms)
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import RESULTS, SHARED_DATA, command_line, set_threads, write_results  # noqa: E402
+from _common import RESULTS, SHARED_DATA, command_line, hippocampus_subset, set_threads, write_results  # noqa: E402
 
 from automl_al.active.compare import CompareResult, run_compare  # noqa: E402
 from automl_al.config import Config  # noqa: E402
@@ -47,24 +46,6 @@ UNCERTAINTY = ("mfe", "mi", "std", "cfe")
 BASELINE = "fg_random"
 METRIC = "test_dice"
 TARGET = 0.98
-
-
-def subset(n_volumes: int, out: Path) -> Path:
-    """An MSD folder of symlinks to the first ``n_volumes`` training volumes of :data:`DATA`."""
-    meta = json.loads((DATA / "dataset.json").read_text())
-    if n_volumes > len(meta["training"]):
-        raise SystemExit(f"--volumes {n_volumes}: {DATA} holds only {len(meta['training'])} volumes")
-    meta["training"] = meta["training"][:n_volumes]
-    meta["numTraining"] = n_volumes
-    for sub in ("imagesTr", "labelsTr"):
-        (out / sub).mkdir(parents=True, exist_ok=True)
-    for item in meta["training"]:
-        for key in ("image", "label"):
-            link = out / item[key]
-            if not link.exists():
-                link.symlink_to(DATA / item[key])
-    (out / "dataset.json").write_text(json.dumps(meta, indent=2))
-    return out
 
 
 def config(args: argparse.Namespace, data: Path, run_dir: Path) -> Config:
@@ -138,7 +119,7 @@ def main() -> None:
     run_dir = args.run_dir or tmp / "run"
     start = time.perf_counter()
     try:
-        cfg = config(args, subset(args.volumes, (args.run_dir or tmp) / "data"), run_dir)
+        cfg = config(args, hippocampus_subset(args.volumes, (args.run_dir or tmp) / "data"), run_dir)
         result = run_compare(cfg, args.arms.split(","), args.seeds, metric=METRIC, tracker=NullTracker(), progress=False)
         minutes = (time.perf_counter() - start) / 60
         RESULTS.mkdir(parents=True, exist_ok=True)

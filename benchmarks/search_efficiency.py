@@ -34,13 +34,15 @@ import json
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import RESULTS, ROOT, SHARED_DATA, hippocampus_subset  # noqa: E402  (sets the offline env)
 
 import optuna  # noqa: E402
 import torch  # noqa: E402
@@ -53,10 +55,8 @@ from automl_al.search.space import SearchSpace, apply_params, load_space  # noqa
 from automl_al.tracking import NullTracker  # noqa: E402
 from automl_al.utils import atomic_write_json  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "msd_hippocampus"
+DATA = SHARED_DATA / "msd_hippocampus"
 SPACE = ROOT / "search_spaces" / "segmentation-tiny.yaml"
-RESULTS = ROOT / "benchmarks" / "results"
 CURVES = RESULTS / "search_curves_hippocampus.json"
 OUTCOME = RESULTS / "search_efficiency.json"
 
@@ -71,23 +71,6 @@ STRATEGIES = {"ours (tpe + hyperband)": ("tpe", "hyperband"), "random, no prunin
 
 
 # --- step 1: the table ----------------------------------------------------------------------------
-
-
-def subset_dataset(n_volumes: int, out: Path) -> Path:
-    """An MSD-layout folder of symlinks to the first ``n_volumes`` training volumes (no copies)."""
-    meta = json.loads((DATA / "dataset.json").read_text())
-    meta["training"] = meta["training"][:n_volumes]
-    meta["numTraining"] = n_volumes
-    for sub in ("imagesTr", "labelsTr"):
-        (out / sub).mkdir(parents=True, exist_ok=True)
-    for item in meta["training"]:
-        for key in ("image", "label"):
-            rel = Path(item[key])
-            link = out / rel
-            if not link.exists():
-                link.symlink_to(DATA / rel)
-    (out / "dataset.json").write_text(json.dumps(meta, indent=2))
-    return out
 
 
 def base_config(data_dir: Path, run_dir: Path) -> Config:
@@ -147,7 +130,7 @@ def precompute(space: SearchSpace, table: dict[str, Any]) -> dict[str, Any]:
 
     keys = point_keys(space)
     with tempfile.TemporaryDirectory(prefix="search-efficiency-") as tmp:
-        cfg = base_config(subset_dataset(VOLUMES, Path(tmp) / "data"), Path(tmp) / "run")
+        cfg = base_config(hippocampus_subset(VOLUMES, Path(tmp) / "data"), Path(tmp) / "run")
         prepared = None
         for i, values in enumerate(all_points(space)):
             point_cfg = apply_params(cfg, values)
