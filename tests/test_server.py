@@ -101,11 +101,13 @@ def test_run_with_two_workers_against_an_mlflow_server_and_postgres(postgres_url
     assert not (tmp_path / "mlflow").exists(), "with a server nothing is tracked locally"
     assert not (tmp_path / "runs" / "demo" / "search" / "optuna.db").exists()
     study = optuna.load_study(study_name=EXPERIMENT, storage=postgres_url)
-    assert len(study.trials) == N_TRIALS
-    assert sorted(t.number for t in study.trials) == list(range(N_TRIALS))  # shared, never duplicated
+    # A worker stops when judged + running trials fill the budget; one that had not yet started its
+    # first trial when the other looked can still add one (Optuna has no reservation).
+    assert N_TRIALS <= len(study.trials) <= N_TRIALS + 1
+    assert sorted(t.number for t in study.trials) == list(range(len(study.trials)))  # shared, never duplicated
     logs = sorted(p.name for p in (tmp_path / "runs" / "demo" / "search").glob("worker-*.log"))
-    assert logs == ["worker-0.log", "worker-1.log"]  # --workers 2 ran two search processes
-    assert len({t.user_attrs["worker"] for t in study.trials}) == 2  # one trial each, none beyond the budget
+    assert logs == ["worker-0.log", "worker-1.log"]  # --workers 2 ran two search processes (that they
+    # share trials, with trials slow enough to overlap: tests/search/test_search_postgres.py)
 
     experiment = _get(mlflow_server, "experiments/get-by-name", experiment_name=EXPERIMENT)["experiment"]
     runs = _search_runs(mlflow_server, experiment["experiment_id"])
@@ -119,7 +121,7 @@ def test_run_with_two_workers_against_an_mlflow_server_and_postgres(postgres_url
 
     stage_of = {tags[i]["stage"]: i for i in children(parent[0])}
     assert set(stage_of) == {"search", "active", "final"}
-    assert len(children(stage_of["search"])) == N_TRIALS
+    assert len(children(stage_of["search"])) == len(study.trials)  # a child run per trial
     assert sorted(children(stage_of["active"]).values()) == [f"phase_{p:02d}" for p in range(1, PHASES + 1)]
     final = next(r for r in runs if r["info"]["run_id"] == stage_of["final"])
     assert "test_iou" in {m["key"] for m in final["data"]["metrics"]}

@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-import yaml
 
 from automl_al.active import compare as compare_module
 from automl_al.active.curves import first_reaching
 from automl_al.active.state import StateFile
 from automl_al.cli import main
+from e2e_config import write_demo_config
 
 pytestmark = pytest.mark.slow
 
@@ -37,29 +37,10 @@ def one_torch_thread() -> Iterator[None]:
 
 
 def write_config(tmp_path: Path, **active: Any) -> Path:
-    raw = {
-        "name": "cmp",
-        "run_dir": str(tmp_path / "run"),
-        "seed": 0,
-        "data": {
-            "source": "demo",
-            "image_size": [32, 32],
-            "classes": 2,
-            "test_fraction": 0.2,
-            "val_fraction": 0.2,
-            "augment": "none",
-            "demo": {"n_patients": 10, "slices_per_patient": 4, "size": 32},
-        },
-        "model": {"arch": "Unet", "encoder": "resnet18", "encoder_depth": 3, "encoder_weights": None},
-        # a high rate and small batches: the tiny models move enough in one epoch for some arms to
-        # reach 98 % of the full-data score, so the label-efficiency numbers are not all "not reached"
-        "train": {"epochs": 1, "batch_size": 4, "lr": 1e-2, "amp": False},
-        "tracking": {"uri": f"sqlite:///{tmp_path / 'mlflow.db'}"},
-        "active": {"mc_samples": 3, "initial": 8, "query_size": 4, "max_phases": 2, **active},
-    }
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
+    # a high rate and small batches: the tiny models move enough in one epoch for some arms to
+    # reach 98 % of the full-data score, so the label-efficiency numbers are not all "not reached"
+    return write_demo_config(tmp_path, "cmp", train={"epochs": 1, "batch_size": 4, "lr": 1e-2},
+                             active={"mc_samples": 3, "initial": 8, "query_size": 4, "max_phases": 2, **active})
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
 from PIL import Image
 
 from automl_al.active.crash import ENV as CRASH_ENV
@@ -26,6 +25,7 @@ from automl_al.active.labels import LabelStore, safe_name
 from automl_al.active.state import StateFile
 from automl_al.cli.learn import EXIT_WAITING
 from automl_al.config import load_config
+from e2e_config import write_demo_config
 
 pytestmark = pytest.mark.slow
 
@@ -34,35 +34,10 @@ INITIAL, QUERY, PHASES = 8, 4, 2
 
 def write_config(tmp_path: Path, *, tracking: bool = False, **active: Any) -> Path:
     """A tiny demo config in ``tmp_path`` (run_dir ``tmp_path/run``); ``active`` keys override."""
-    raw = {
-        "name": "e2e",
-        "run_dir": str(tmp_path / "run"),
-        "seed": 0,
-        "data": {
-            "source": "demo",
-            "image_size": [32, 32],
-            "classes": 2,
-            "test_fraction": 0.2,
-            "val_fraction": 0.2,
-            "augment": "none",
-            "demo": {"n_patients": 10, "slices_per_patient": 4, "size": 32},
-        },
-        "model": {"arch": "Unet", "encoder": "resnet18", "encoder_depth": 3, "encoder_weights": None},
-        "train": {"epochs": 1, "batch_size": 8, "lr": 1e-3, "amp": False},
-        "tracking": {"uri": f"sqlite:///{tmp_path / 'mlflow.db'}", "enabled": tracking},
-        "active": {
-            "acquisition": "mfe",
-            "mc_samples": 3,
-            "initial": INITIAL,
-            "query_size": QUERY,
-            "max_phases": PHASES,
-            "dropout": "head",
-            **active,
-        },
-    }
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
+    active = {"acquisition": "mfe", "mc_samples": 3, "initial": INITIAL, "query_size": QUERY,
+              "max_phases": PHASES, "dropout": "head", **active}
+    return write_demo_config(tmp_path, "e2e", train={"epochs": 1, "batch_size": 8, "lr": 1e-3}, active=active,
+                             tracking=tracking)
 
 
 def learn(config: Path, crash_at: str | None = None, *extra: str) -> subprocess.CompletedProcess[str]:
