@@ -50,10 +50,15 @@ class CompareResult:
 
     def fraction_to_reach(self, arm: str, target: float = 0.98) -> float | None:
         """Mean over seeds of the labeled fraction first reaching ``target`` x the full-data score;
-        None when no seed reached it."""
+        None unless every seed reached it.
+
+        Averaging only the seeds that reached would crown an arm that got there once in three
+        tries, by luck, over one that got there every time a little later.
+        """
         reached = [first_reaching(rows, self.metric, target * self.reference) for rows in self.runs[arm]]
-        values = [f for f in reached if f is not None]
-        return float(np.mean(values)) if values else None
+        if not reached or any(f is None for f in reached):
+            return None
+        return float(np.mean(reached))
 
 
 def check_compare_args(cfg: Config, acquisitions: Sequence[str], seeds: int, metric: str) -> None:

@@ -1,0 +1,29 @@
+"""The per-arm label-efficiency figure of ``compare``, on hand-made phase tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from automl_al.active.compare import CompareResult
+
+
+def _seed(*ious: float) -> list[dict[str, float]]:
+    return [{"labeled_fraction": 0.1 * (i + 1), "test_iou": v} for i, v in enumerate(ious)]
+
+
+def _result(**runs: list[list[dict[str, float]]]) -> CompareResult:
+    return CompareResult(metric="test_iou", reference=1.0, runs=runs, phases=[], summary=[])
+
+
+def test_the_fraction_to_reach_is_the_mean_over_seeds_when_every_seed_reached():
+    result = _result(steady=[_seed(0.5, 0.98), _seed(0.5, 0.9, 0.99)])
+    # seed 0 reaches 0.98 at 0.2, seed 1 at 0.3
+    assert result.fraction_to_reach("steady", 0.98) == pytest.approx(0.25)
+
+
+def test_an_arm_that_reached_in_one_seed_only_has_no_fraction():
+    # one lucky seed at 0.1 must not beat an arm that got there every time at 0.2
+    result = _result(lucky=[_seed(0.99), _seed(0.5, 0.6), _seed(0.5, 0.7)], steady=[_seed(0.5, 0.98)] * 3)
+    assert result.fraction_to_reach("lucky", 0.98) is None
+    assert result.fraction_to_reach("steady", 0.98) == pytest.approx(0.2)
+    assert result.fraction_to_reach("lucky", 0.5) == pytest.approx(0.1)
