@@ -245,6 +245,12 @@ def dump_config(cfg: Config) -> str:
     return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
 
 
+def with_class_names(cfg: Config, names: list[str]) -> Config:
+    """``cfg`` with ``data.class_names`` set, so the config saved beside a model names its classes
+    even when the source found them (the ``classes`` source's folder names)."""
+    return cfg.model_copy(update={"data": cfg.data.model_copy(update={"class_names": list(names)})})
+
+
 def save_config(cfg: Config, path: Path) -> None:
     from automl_al.utils import atomic_write_text
 

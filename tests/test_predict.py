@@ -138,7 +138,7 @@ def _class_folder(root: Path) -> Path:
 def test_classification_writes_one_csv_row_per_image(tmp_path: Path) -> None:
     data = _class_folder(tmp_path / "classes")
     model = _train(tmp_path, "name=cls", "task=classification", "data.source=classes", f"data.path={data}",
-                   "data.image_size=[32,32]", "data.group_pattern=(p\\d+)", "data.class_names=[disc,empty]",
+                   "data.image_size=[32,32]", "data.group_pattern=(p\\d+)",  # names from the folders
                    "model.encoder=resnet18",
                    "train.epochs=2", "tracking.enabled=false")
     inputs = [data / "disc" / "p00_disc.png", data / "empty" / "p01_empty.png", data / "empty" / "p02_empty.png"]

@@ -42,7 +42,7 @@ from automl_al.utils import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: classification records keep their class name in meta
 HEADER_BYTES = 256  # reserved .npy header (version 1.0): room for any shape, 64-byte aligned
 UNLABELED_MASK = 255
 UNLABELED_CLASS = -1
@@ -207,6 +207,16 @@ class PreparedData:
             return self._row[sample_id]
         except KeyError:
             raise KeyError(f"unknown sample id {sample_id!r} (not in the prepared data at {self.root})") from None
+
+    def class_names(self) -> list[str]:
+        """Names in target order: ``data.class_names``, else those the source found (the ``classes``
+        source's folder or CSV labels), else ``class_<k>``."""
+        names = list(self.data_cfg.class_names or [])
+        if not names and self.task == "classification":
+            targets = np.load(self.root / "targets.npy", mmap_mode="r")
+            found = {int(targets[row]): m["class_name"] for row, m in enumerate(self.meta) if "class_name" in m}
+            names = [found.get(k, f"class_{k}") for k in range(self.data_cfg.classes)] if found else []
+        return [names[k] if k < len(names) else f"class_{k}" for k in range(self.data_cfg.classes)]
 
     def labeled_ids(self) -> list[str]:
         """Ids that came with a label from the source (in dataset order)."""

@@ -18,7 +18,7 @@ from torch import nn
 from automl_al.active.architecture import resolve_architecture
 from automl_al.active.labels import LabelStore, OverlayDataset
 from automl_al.active.loop import RunPaths
-from automl_al.config import Config, save_config
+from automl_al.config import Config, save_config, with_class_names
 from automl_al.data.transforms import pair_augment
 from automl_al.predict.uncertainty import probs_and_uncertainty, uncertainty_method
 from automl_al.tracking import Tracker
@@ -56,15 +56,11 @@ class FinalPaths:
         return self.root / "samples.npz"
 
 
-def class_names(cfg: Config) -> list[str]:
-    names = cfg.data.class_names or []
-    return [names[k] if k < len(names) else f"class_{k}" for k in range(cfg.data.classes)]
-
-
-def per_class_metrics(cfg: Config, test_metrics: dict[str, float], model: nn.Module, test_ds: Any) -> dict[str, dict[str, float]]:
+def per_class_metrics(
+    cfg: Config, names: list[str], test_metrics: dict[str, float], model: nn.Module, test_ds: Any
+) -> dict[str, dict[str, float]]:
     """Segmentation: the ``iou_<k>`` / ``dice_<k>`` the evaluator computed; classification:
     precision / recall / F1 per class from the test predictions (scikit-learn)."""
-    names = class_names(cfg)
     if cfg.task == "segmentation":
         return {
             name: {m: test_metrics[f"{m}_{k}"] for m in ("iou", "dice") if f"{m}_{k}" in test_metrics}
@@ -119,6 +115,8 @@ def train_final(
     from automl_al.training.supervised import train_supervised
 
     cfg, _ = resolve_architecture(cfg)
+    names = prepared.class_names()
+    cfg = with_class_names(cfg, names)  # so predict and the report name the classes
     paths = FinalPaths(Path(cfg.run_dir))
     save_config(cfg, paths.config)
     store = LabelStore(RunPaths(Path(cfg.run_dir)).labels)
@@ -134,7 +132,7 @@ def train_final(
             progress=progress, log_model=True,
         )
         test_ids = list(prepared.splits["test"])
-        per_class = per_class_metrics(cfg, result.test_metrics, result.model, prepared.dataset(test_ids)) if test_ids else {}
+        per_class = per_class_metrics(cfg, names, result.test_metrics, result.model, prepared.dataset(test_ids)) if test_ids else {}
         summary: dict[str, Any] = {
             "labeled": len(labeled_ids),
             "test": result.test_metrics,

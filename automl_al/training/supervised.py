@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from torch import nn
 from torch.utils.data import Dataset
 
-from automl_al.config import Config, dump_config
+from automl_al.config import Config, dump_config, with_class_names
 from automl_al.data.records import DataError
 from automl_al.models import build_model
 from automl_al.training.evaluate import evaluate
@@ -125,6 +125,7 @@ def train_from_config(cfg: Config, tracker: Tracker, *, progress: bool = True) -
     out_dir = cfg.run_dir / "train"
     out_dir.mkdir(parents=True, exist_ok=True)
     prepared = prepare_data(cfg, progress=progress)
+    cfg = with_class_names(cfg, prepared.class_names())  # so predict can name the classes
     atomic_write_text(out_dir / "config.yaml", dump_config(cfg))
     with tracker.start_run("train", tags={"stage": "train", "task": cfg.task}):
         tracker.log_params(cfg.model_dump(mode="json"))

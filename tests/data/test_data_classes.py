@@ -30,11 +30,13 @@ def test_class_folders_sorted_names(tmp_path: Path) -> None:
     assert prepared.labeled.tolist() == [True] * 5 + [False]
     _, y = prepared.dataset(["normal/001"])[0]
     assert y.ndim == 0 and int(y) == 1
+    assert prepared.class_names() == ["abnormal", "normal"]  # what a saved model's config will carry
 
 
 def test_class_names_set_the_order(tmp_path: Path) -> None:
     prepared = prepare_data(cfg(tree(tmp_path / "d"), class_names=["normal", "abnormal"]), progress=False)
     assert prepared.targets_for(["abnormal/000", "normal/000"]) == [1, 0]
+    assert prepared.class_names() == ["normal", "abnormal"]
 
 
 def test_class_count_must_match(tmp_path: Path) -> None:
@@ -51,6 +53,7 @@ def test_csv_labels_and_missing_file(tmp_path: Path) -> None:
     prepared = prepare_data(cfg(root, labels_csv=str(labels)), progress=False)
     assert prepared.ids == ["normal/000", "abnormal/000", "unlabeled/000"]
     assert prepared.targets_for(["normal/000", "abnormal/000"]) == [1, 0]  # sorted: no < yes
+    assert prepared.class_names() == ["no", "yes"]
     labels.write_text("path,label\nnormal/000.png,yes\ngone.png,no\n")
     with pytest.raises(BadFileError, match=r"gone.png: listed in labels.csv line 3"):
         prepare_data(cfg(root, labels_csv=str(labels)), progress=False)

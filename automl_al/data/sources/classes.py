@@ -73,4 +73,8 @@ def classes_source(cfg: DataConfig, problems: Problems) -> Iterator[Record]:
         rel = path.relative_to(root).with_suffix("").as_posix() if path.is_relative_to(root) else path.stem
         for record in records_of(path, None, cfg, problems):
             frame = record.id[len(path.stem):]  # "" or "#frame=N"
-            yield dataclasses.replace(record, id=rel + frame, target=None if label is None else names.index(label))
+            if label is None:
+                yield dataclasses.replace(record, id=rel + frame)
+            else:  # the name travels in meta, so a model trained on the cache can name its classes
+                yield dataclasses.replace(record, id=rel + frame, target=names.index(label),
+                                          meta={**record.meta, "class_name": label})
