@@ -136,7 +136,7 @@ def main() -> None:
         if args.run_dir is None:
             shutil.rmtree(tmp, ignore_errors=True)
     print("\n".join(lines))
-    write_results(name, command_line(), [*lines, "", f"Plot: `{name}.png`.", last[0]], last[1])
+    write_results(name, command_line(), [*lines, "", f"Plot: `benchmarks/results/{name}.png`.", last[0]], last[1])
     print("\n".join(last))
 
 
