@@ -211,12 +211,11 @@ class PreparedData:
     def class_names(self) -> list[str]:
         """Names in target order: ``data.class_names``, else those the source found (the ``classes``
         source's folder or CSV labels), else ``class_<k>``."""
-        names = list(self.data_cfg.class_names or [])
+        names = dict(enumerate(self.data_cfg.class_names or []))
         if not names and self.task == "classification":
             targets = np.load(self.root / "targets.npy", mmap_mode="r")
-            found = {int(targets[row]): m["class_name"] for row, m in enumerate(self.meta) if "class_name" in m}
-            names = [found.get(k, f"class_{k}") for k in range(self.data_cfg.classes)] if found else []
-        return [names[k] if k < len(names) else f"class_{k}" for k in range(self.data_cfg.classes)]
+            names = {int(targets[row]): m["class_name"] for row, m in enumerate(self.meta) if "class_name" in m}
+        return [names.get(k, f"class_{k}") for k in range(self.data_cfg.classes)]
 
     def labeled_ids(self) -> list[str]:
         """Ids that came with a label from the source (in dataset order)."""
