@@ -1,4 +1,5 @@
-"""Shared by the ``automl-al run`` tests (test_run.py, test_server.py): the reduced demo and a CLI runner."""
+"""Shared by the end-to-end tests (run, server, predict, final model): the reduced demo, a CLI
+runner and a tiny class-folder dataset."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+
+import numpy as np
+from PIL import Image
 
 EXPERIMENT = "automl-al-demo"  # the demo's name: its MLflow experiment and registered model
 N_TRIALS, PHASES = 2, 2
@@ -34,3 +38,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def class_folder(root: Path) -> Path:
+    """Two visually distinct classes (bright disc / dark background), 10 PNGs each, 32 px."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:32, :32]
+    disc = (yy - 16) ** 2 + (xx - 16) ** 2 < 64
+    for label in ("disc", "empty"):
+        (root / label).mkdir(parents=True)
+        for i in range(10):
+            image = rng.integers(0, 60, (32, 32))
+            if label == "disc":
+                image[disc] += 180
+            Image.fromarray(image.astype(np.uint8)).save(root / label / f"p{i:02d}_{label}.png")
+    return root

@@ -15,6 +15,8 @@ import tifffile
 import torch
 from PIL import Image
 
+from run_helpers import class_folder
+
 from automl_al.cli import main
 
 TINY = ["model.arch=Linknet", "model.encoder=resnet18", "model.encoder_depth=3", "train.epochs=1",
@@ -120,23 +122,8 @@ def test_hippocampus_volumes_keep_shape_affine_and_zooms(hippocampus: Path, tmp_
         assert 0 <= float(np.asarray(entropy.dataobj).min()) and float(np.asarray(entropy.dataobj).max()) <= np.log(3) + 1e-5
 
 
-def _class_folder(root: Path) -> Path:
-    """Two visually distinct classes (bright disc / dark background), 10 PNGs each, 32 px."""
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[:32, :32]
-    disc = (yy - 16) ** 2 + (xx - 16) ** 2 < 64
-    for label in ("disc", "empty"):
-        (root / label).mkdir(parents=True)
-        for i in range(10):
-            image = rng.integers(0, 60, (32, 32))
-            if label == "disc":
-                image[disc] += 180
-            Image.fromarray(image.astype(np.uint8)).save(root / label / f"p{i:02d}_{label}.png")
-    return root
-
-
 def test_classification_writes_one_csv_row_per_image(tmp_path: Path) -> None:
-    data = _class_folder(tmp_path / "classes")
+    data = class_folder(tmp_path / "classes")
     model = _train(tmp_path, "name=cls", "task=classification", "data.source=classes", f"data.path={data}",
                    "data.image_size=[32,32]", "data.group_pattern=(p\\d+)",  # names from the folders
                    "model.encoder=resnet18",

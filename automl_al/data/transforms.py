@@ -118,7 +118,8 @@ class PairAugment:
 
     def __call__(self, image: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         img, tgt = augment_arrays(self.transform, image.numpy(), target.numpy())
-        return torch.from_numpy(img), torch.as_tensor(np.ascontiguousarray(tgt), dtype=torch.int64)
+        # flips leave negative strides that torch refuses; ascontiguousarray alone turns a 0-d class into [1]
+        return torch.from_numpy(img), torch.as_tensor(np.ascontiguousarray(tgt).reshape(tgt.shape), dtype=torch.int64)
 
 
 def pair_augment(cfg: DataConfig, seed: int | None) -> PairAugment | None:

@@ -76,3 +76,12 @@ def test_pair_augment_moves_a_tensor_mask_with_its_image() -> None:
     assert y.dtype == torch.int64 and y.shape == (8, 8)
     torch.testing.assert_close(y, (x[0] > 0).long())  # still aligned
     assert y[2:5, 5:8].all() and not y[:, :3].any()  # and really flipped
+
+
+def test_pair_augment_passes_a_class_label_through_as_a_scalar() -> None:
+    import torch
+
+    from automl_al.data.transforms import PairAugment
+
+    x, y = PairAugment(A.Compose([A.HorizontalFlip(p=1.0)]))(torch.rand(1, 8, 8), torch.tensor(1))
+    assert x.shape == (1, 8, 8) and y.shape == () and int(y) == 1  # a [1] target breaks cross-entropy
