@@ -68,7 +68,8 @@ def run_active(
 
     cfg, best = resolve_architecture(cfg)
     if best is not None:
-        log.info("architecture from %s: %s + %s", best, cfg.model.arch, cfg.model.encoder)
+        model = cfg.model.encoder if cfg.task == "classification" else f"{cfg.model.arch} + {cfg.model.encoder}"
+        log.info("architecture from %s: %s", best, model)
     tracker = tracker or NullTracker()
     prepared = prepared if prepared is not None else prepare_data(cfg, progress=progress)
     _check_splits(cfg, prepared)
