@@ -15,7 +15,6 @@ all logged to one MLflow parent run with the arm runs nested under it.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,14 +27,14 @@ from automl_al.active.architecture import resolve_architecture
 from automl_al.active.curves import Row, curves_png, first_reaching, table_csv, table_markdown
 from automl_al.active.learner import PrefixedTracker
 from automl_al.active.run import run_active
-from automl_al.config import Config, ConfigError
+from automl_al.config import Config, ConfigError, Task
 from automl_al.tracking import NullTracker, Tracker
+from automl_al.training.metrics import SUMMARY_METRICS
 from automl_al.utils import atomic_write_bytes, atomic_write_json
 
 if TYPE_CHECKING:
     from automl_al.data import PreparedData
 
-_PER_CLASS = re.compile(r"_\d+$")  # "test_iou_1": kept out of the phase tables (see loop.phase_rows)
 TARGETS = (0.98, 1.0)  # fractions of the full-data score whose label cost is reported
 
 
@@ -72,10 +71,14 @@ def check_compare_args(cfg: Config, acquisitions: Sequence[str], seeds: int, met
         raise ConfigError(f"--seeds must be >= 1, got {seeds}")
     if cfg.active.oracle != "simulated":
         raise ConfigError("compare needs active.oracle: simulated (every arm must be labeled automatically)")
-    if not metric.startswith(("test_", "val_")):
-        raise ConfigError(f"--metric must be a test_* or val_* metric (e.g. test_iou), got {metric!r}")
-    if _PER_CLASS.search(metric):
-        raise ConfigError(f"--metric {metric}: per-class metrics are not in the phase tables; use e.g. test_iou or test_dice")
+    valid = [f"{split}_{name}" for split in ("test", "val") for name in SUMMARY_METRICS[cfg.task]]
+    if metric not in valid:  # per-class ones (test_iou_1) are not in the phase tables either
+        raise ConfigError(f"--metric {metric} is not a score of a {cfg.task} phase; valid: {', '.join(valid)}")
+
+
+def default_metric(task: Task) -> str:
+    """What ``compare`` reads when not told: test IoU, or test balanced accuracy for classification."""
+    return f"test_{SUMMARY_METRICS[task][0]}"
 
 
 def _full_data(cfg: Config, prepared: PreparedData, root: Path, tracker: Tracker, progress: bool) -> dict[str, float]:
@@ -174,14 +177,16 @@ def run_compare(
     acquisitions: Sequence[str],
     seeds: int,
     *,
-    metric: str = "test_iou",
+    metric: str | None = None,
     tracker: Tracker | None = None,
     progress: bool = True,
     prepared: PreparedData | None = None,
 ) -> CompareResult:
-    """Run (or resume) every arm x seed and the full-data model; write and log the comparison."""
+    """Run (or resume) every arm x seed and the full-data model; write and log the comparison.
+    ``metric`` defaults to :func:`default_metric` of the task."""
     from automl_al.data import prepare_data
 
+    metric = metric or default_metric(cfg.task)
     check_compare_args(cfg, acquisitions, seeds, metric)
     cfg, _ = resolve_architecture(cfg)
     tracker = tracker or NullTracker()

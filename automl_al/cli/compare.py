@@ -24,11 +24,12 @@ class CompareCommand(Command):
         add_config_arguments(parser)
         parser.add_argument("--acquisition", default=DEFAULT_ARMS, help=f"comma-separated arms (default: {DEFAULT_ARMS})")
         parser.add_argument("--seeds", type=int, default=3, help="seeds per arm (default: 3)")
-        parser.add_argument("--metric", default="test_iou", help="metric compared, e.g. test_iou or test_dice")
+        parser.add_argument("--metric", help="metric compared: test_iou (default), test_dice, val_*; "
+                            "classification: test_balanced_accuracy (default), test_accuracy, test_auroc")
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     def run(self, args: argparse.Namespace) -> int:
-        from automl_al.active.compare import check_compare_args, run_compare
+        from automl_al.active.compare import check_compare_args, default_metric, run_compare
         from automl_al.active.curves import table_markdown
         from automl_al.config import ConfigError
         from automl_al.data import DataError
@@ -36,10 +37,11 @@ class CompareCommand(Command):
 
         cfg = config_from_args(args)
         arms = [a.strip() for a in args.acquisition.split(",") if a.strip()]
+        metric = args.metric or default_metric(cfg.task)
         try:
-            check_compare_args(cfg, arms, args.seeds, args.metric)  # before the tracker opens its store
+            check_compare_args(cfg, arms, args.seeds, metric)  # before the tracker opens its store
             result = run_compare(
-                cfg, arms, args.seeds, metric=args.metric, tracker=make_tracker(cfg), progress=not args.no_progress
+                cfg, arms, args.seeds, metric=metric, tracker=make_tracker(cfg), progress=not args.no_progress
             )
         except (ConfigError, DataError) as e:
             raise CommandError(str(e)) from None

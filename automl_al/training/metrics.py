@@ -126,6 +126,13 @@ def _auroc(target: np.ndarray, probs: np.ndarray) -> float:
     return float(roc_auc_score(onehot, probs[:, present], average="macro"))
 
 
+# The whole-set scores each task's meter computes (segmentation also gives per-class ``iou_<k>``).
+SUMMARY_METRICS: dict[Task, tuple[str, ...]] = {
+    "segmentation": ("iou", "dice"),
+    "classification": ("balanced_accuracy", "accuracy", "auroc"),
+}
+
+
 def make_meter(task: Task, classes: int) -> Meter:
     if task == "segmentation":
         return SegmentationMeter(classes)

@@ -142,8 +142,25 @@ def test_compare_refuses_bad_arms_metric_and_oracle_before_any_work(
 
     assert main(["compare", str(config), "--acquisition", "mfe", "--seeds", "1", "--metric", "test_iou_1"]) == 2
     assert "test_iou_1" in capsys.readouterr().err  # per-class: not in the phase tables
+    assert main(["compare", str(config), "--acquisition", "mfe", "--seeds", "1", "--metric", "test_accuracy"]) == 2
+    err = capsys.readouterr().err  # a classification score on a segmentation study
+    assert "test_accuracy" in err and "test_iou, test_dice" in err
 
     folder = write_config(tmp_path, oracle="folder")
     assert main(["compare", str(folder), "--acquisition", "mfe", "--seeds", "1"]) == 2
     assert "active.oracle: simulated" in capsys.readouterr().err
     assert not (tmp_path / "run").exists() and not (tmp_path / "mlflow.db").exists()
+
+
+def test_a_classification_study_compares_balanced_accuracy_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, max_phases=1)
+    overrides = ["--set", "task=classification", "--set", "tracking.enabled=false"]
+    assert main(["compare", str(config), "--acquisition", "mi,random", "--seeds", "1", "--no-progress", *overrides]) == 0
+    full = json.loads((tmp_path / "run" / "compare" / "full" / "metrics.json").read_text())
+    assert f"full-data test_balanced_accuracy: {full['test_balanced_accuracy']:.4f}" in capsys.readouterr().out
+    phases = read_csv(tmp_path / "run" / "compare" / "phases.csv")
+    tables = {arm: read_csv(tmp_path / "run" / "compare" / arm / "seed_0" / "active" / "phases.csv") for arm in ("mi", "random")}
+    for arm, table in tables.items():  # the study's table is read from each arm's own
+        assert float(phases[0][arm]) == pytest.approx(float(table[0]["test_balanced_accuracy"]))
