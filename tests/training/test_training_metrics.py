@@ -11,6 +11,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from automl_al.training import classification_metrics, evaluate, monitored_metric, predict_labels, predict_probs
+from automl_al.training.metrics import SUMMARY_METRICS, make_meter
 
 
 def one_hot_logits(labels: torch.Tensor, classes: int) -> torch.Tensor:
@@ -141,3 +142,11 @@ def test_monitored_metric() -> None:
     assert monitored_metric("segmentation", False) == ("train_loss", "min")
     with pytest.raises(ValueError, match="task"):
         monitored_metric("detection", True)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("task", ["segmentation", "classification"])
+def test_each_meter_computes_the_summary_metrics_compare_accepts(task: str) -> None:
+    meter = make_meter(task, 2)
+    target = torch.tensor([[[0, 1], [1, 0]]]) if task == "segmentation" else torch.tensor([0, 1])
+    meter.update(one_hot_logits(target, 2) if task == "segmentation" else prob_logits([[0.9, 0.1], [0.2, 0.8]]), target)
+    assert set(SUMMARY_METRICS[task]) <= set(meter.compute())
