@@ -209,8 +209,9 @@ class PreparedData:
             raise KeyError(f"unknown sample id {sample_id!r} (not in the prepared data at {self.root})") from None
 
     def class_names(self) -> list[str]:
-        """Names in target order: ``data.class_names``, else those the source found (the ``classes``
-        source's folder or CSV labels), else ``class_<k>``."""
+        """Names in target order: ``data.class_names``, else those the source put in each record's
+        ``meta["class_name"]`` (the ``classes`` source's folder or CSV labels, the demo's small /
+        large), else ``class_<k>``."""
         names = dict(enumerate(self.data_cfg.class_names or []))
         if not names and self.task == "classification":
             targets = np.load(self.root / "targets.npy", mmap_mode="r")

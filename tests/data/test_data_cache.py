@@ -90,6 +90,7 @@ def test_classification_uses_the_demo_label(tmp_path: Path) -> None:
     assert labels == expected and set(labels) == {0, 1}
     _, y = prepared.dataset(prepared.ids[:1])[0]
     assert y.shape == () and int(y) == expected[0]
+    assert prepared.class_names() == ["small", "large"]  # label 1 = a large cavity
 
 
 def test_unknown_id_and_unlabeled_request_are_refused(tiny_cfg: Config) -> None:

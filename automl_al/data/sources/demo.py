@@ -7,8 +7,8 @@ body ellipse with smooth texture, then blur and noise. Size, position, elliptici
 and blur vary per patient and per slice, so a model must learn the shape, not a threshold.
 
 For classification each record also carries ``meta["label"]``: 1 ("large") when the cavity covers
-more than :data:`LARGE_AREA` of the image, else 0 ("small"); the cache uses it when
-``task: classification``. The data is generated in memory with a fixed seed (same arrays on every
+more than :data:`LARGE_AREA` of the image, else 0 ("small"), and that name in
+``meta["class_name"]``; the cache uses them when ``task: classification``. The data is generated in memory with a fixed seed (same arrays on every
 machine), and every record says ``meta["synthetic"] = True``.
 """
 
@@ -108,12 +108,12 @@ def demo_source(cfg: DataConfig, problems: Problems) -> Iterator[Record]:
         for s in range(demo.slices_per_patient):
             depth = s / max(demo.slices_per_patient - 1, 1)
             image, mask = _slice(rng, patient, depth, demo.size)
-            area = float(mask.mean())
+            label = int(float(mask.mean()) > LARGE_AREA)
             yield Record(
                 id=f"demo-p{p:03d}-s{s:02d}",
                 image=image[None],
                 target=mask,
                 group=f"demo-p{p:03d}",
                 source=f"demo://patient{p:03d}/slice{s:02d}",
-                meta={"synthetic": True, "label": int(area > LARGE_AREA), "class_names": CLASS_NAMES},
+                meta={"synthetic": True, "label": label, "class_name": CLASS_NAMES[label]},
             )
