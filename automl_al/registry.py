@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")

@@ -7,9 +7,12 @@ import os
 import random
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -45,7 +48,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def select_device(preference: str = "auto") -> "torch.device":  # noqa: F821
+def select_device(preference: str = "auto") -> torch.device:
     """CUDA, then MPS, then CPU; an explicit choice that is unavailable is an error."""
     import torch
 

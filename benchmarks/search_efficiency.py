@@ -277,7 +277,7 @@ def write_markdown(outcome: dict[str, Any], lines: list[str], last: str, replay_
             f"- command: {command}",
             f"- machine: {outcome['machine']}",
             f"- date: {outcome['date']}",
-            f"- goal: ratio <= 0.25 (epochs spent by ours / by random search)",
+            "- goal: ratio <= 0.25 (epochs spent by ours / by random search)",
             "",
             "## How it is measured",
             "",

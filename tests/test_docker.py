@@ -47,7 +47,7 @@ def test_runs_as_non_root_with_the_cli_as_entrypoint(dockerfile) -> None:
     users = _args(dockerfile, "USER")
     assert users and users[-1] not in ("root", "0", "0:0")
     run = " ".join(_args(dockerfile, "RUN"))
-    assert f"useradd" in run and users[-1] in run
+    assert "useradd" in run and users[-1] in run
     assert _args(dockerfile, "ENTRYPOINT") == ['["automl-al"]']
     assert _args(dockerfile, "WORKDIR")[-1] == "/runs"
     assert "chown" in run and "/runs" in run  # the non-root user can write its results

@@ -15,7 +15,6 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from automl_al.config import Config
 from automl_al.pipeline.state import PipelineError
 from automl_al.tracking import Tracker
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
 from automl_al.config import DataConfig
 from automl_al.data.problems import Problems
 from automl_al.data.readers import MASK_SUFFIXES, is_image_file, read_image, read_mask
