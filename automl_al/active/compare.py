@@ -151,7 +151,7 @@ def _summary(result: CompareResult, seeds: int) -> list[Row]:
 
 def _write(result: CompareResult, root: Path, title: str, tracker: Tracker) -> list[Path]:
     files = {
-        "curves.png": curves_png(result.runs, result.metric, title=title, reference=result.reference),
+        "curves.png": curves_png(result.runs, result.metric, title=title, reference=result.reference, target=TARGETS[0]),
         "phases.csv": table_csv(result.phases).encode(),
         "phases.md": table_markdown(result.phases).encode(),
         "summary.csv": table_csv(result.summary).encode(),

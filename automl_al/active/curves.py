@@ -51,9 +51,11 @@ def curves_png(
     *,
     title: str,
     reference: float | None = None,
+    target: float | None = None,
 ) -> bytes:
     """One line per arm (mean over seeds) with a band from the lowest to the highest seed;
-    ``reference`` (e.g. the full-data score) is drawn as a dashed line."""
+    ``reference`` (e.g. the full-data score) is drawn as a dashed line, ``target`` (a share of
+    it, e.g. 0.98) as a dotted one."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -69,6 +71,9 @@ def curves_png(
             ax.fill_between(stats.fraction, stats.low, stats.high, color=line.get_color(), alpha=0.2)
     if reference is not None:
         ax.axhline(reference, color="black", linestyle="--", linewidth=1, label=f"full data ({reference:.3f})")
+        if target is not None:
+            ax.axhline(target * reference, color="black", linestyle=":", linewidth=1,
+                       label=f"{target:.0%} of full data ({target * reference:.3f})")
     if ax.lines:
         ax.legend(fontsize="small")
     ax.set_xlabel("labeled fraction of the pool")
