@@ -82,7 +82,8 @@ def report(result: CompareResult, args: argparse.Namespace, minutes: float) -> t
         reached = summary[arm][f"fraction_to_{round(TARGET * 100)}pct_seeds"]
         shown = "not reached by every seed" if value is None else f"{value:.3f}"
         lines.append(f"| {arm} | {shown} ({reached} seeds) | {float(summary[arm][f'final_{METRIC}']):.4f} |")
-    reached = {arm: fraction(result, arm) for arm in UNCERTAINTY if arm in result.runs and fraction(result, arm) is not None}
+    fractions = {arm: fraction(result, arm) for arm in UNCERTAINTY if arm in result.runs}
+    reached = {arm: value for arm, value in fractions.items() if value is not None}
     best_arm = min(reached, key=reached.get) if reached else None
     base = fraction(result, BASELINE)
     best = "not reached" if best_arm is None else f"{reached[best_arm]:.3f}"

@@ -126,7 +126,8 @@ def _auroc(target: np.ndarray, probs: np.ndarray) -> float:
     return float(roc_auc_score(onehot, probs[:, present], average="macro"))
 
 
-# The whole-set scores each task's meter computes (segmentation also gives per-class ``iou_<k>``).
+# The whole-set scores each task's meter computes (segmentation also gives per-class ``iou_<k>``);
+# the first is the headline: it picks the best epoch and is what ``compare`` reads by default.
 SUMMARY_METRICS: dict[Task, tuple[str, ...]] = {
     "segmentation": ("iou", "dice"),
     "classification": ("balanced_accuracy", "accuracy", "auroc"),
@@ -149,8 +150,6 @@ def monitored_metric(task: Task, has_validation: bool) -> tuple[str, str]:
     """
     if not has_validation:
         return "train_loss", "min"
-    if task == "segmentation":
-        return "val_iou", "max"
-    if task == "classification":
-        return "val_balanced_accuracy", "max"
-    raise ValueError(f"task must be 'segmentation' or 'classification', got {task!r}")
+    if task not in SUMMARY_METRICS:
+        raise ValueError(f"task must be 'segmentation' or 'classification', got {task!r}")
+    return f"val_{SUMMARY_METRICS[task][0]}", "max"

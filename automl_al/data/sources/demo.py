@@ -8,8 +8,9 @@ and blur vary per patient and per slice, so a model must learn the shape, not a 
 
 For classification each record also carries ``meta["label"]``: 1 ("large") when the cavity covers
 more than :data:`LARGE_AREA` of the image, else 0 ("small"), and that name in
-``meta["class_name"]``; the cache uses them when ``task: classification``. The data is generated in memory with a fixed seed (same arrays on every
-machine), and every record says ``meta["synthetic"] = True``.
+``meta["class_name"]``; the cache uses them when ``task: classification``. The data is generated
+in memory with a fixed seed (same arrays on every machine), and every record says
+``meta["synthetic"] = True``.
 """
 
 from __future__ import annotations
