@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 from run_helpers import free_port
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
@@ -16,6 +17,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    """In-process torch on one thread: tiny models gain nothing from intra-op threads, and OpenMP
+    spinning beside other busy processes on a 2-core machine made tiny trainings 4-50x slower.
+    Restores the setting after each test (subprocess tests set OMP_NUM_THREADS themselves)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 import yaml
 from run_helpers import class_folder
 
@@ -17,7 +16,6 @@ from automl_al.tracking import NullTracker
 
 
 def test_a_classifier_on_class_folders_saves_and_scores_its_classes_by_name(tmp_path: Path) -> None:
-    torch.set_num_threads(1)
     cfg = Config.model_validate({
         "run_dir": str(tmp_path / "run"), "task": "classification", "seed": 0,
         "data": {"source": "classes", "path": str(class_folder(tmp_path / "classes")), "image_size": [32, 32],

@@ -12,7 +12,6 @@ import numpy as np
 import pydicom
 import pytest
 import tifffile
-import torch
 from PIL import Image
 
 from run_helpers import class_folder
@@ -21,11 +20,6 @@ from automl_al.cli import main
 
 TINY = ["model.arch=Linknet", "model.encoder=resnet18", "model.encoder_depth=3", "train.epochs=1",
         "train.amp=false", "train.device=cpu", "seed=0"]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> None:
-    torch.set_num_threads(1)  # a busy 2-core machine: OpenMP spinning makes more threads slower
 
 
 def _train(tmp: Path, *overrides: str) -> Path:

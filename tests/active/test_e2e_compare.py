@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
 from automl_al.active import compare as compare_module
 from automl_al.active.curves import first_reaching
@@ -25,15 +23,6 @@ from e2e_config import write_demo_config
 pytestmark = pytest.mark.slow
 
 ARMS, SEEDS = ("mfe", "random"), 2
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Tiny models gain nothing from intra-op threads on the busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def write_config(tmp_path: Path, **active: Any) -> Path:

@@ -319,12 +319,7 @@ def test_scoring_samples_only_the_head_of_the_mc_twin(tmp_path: Path, monkeypatc
         return probs
 
     monkeypatch.setattr(learner_module, "mc_probs", counting_mc_probs)
-    torch_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        result = run_active(load_config(write_config(tmp_path)), progress=False)
-    finally:
-        torch.set_num_threads(torch_threads)
+    result = run_active(load_config(write_config(tmp_path)), progress=False)
 
     assert result.status == "finished" and calls
     assert {c["path"] for c in calls} == {"head"} and all(c["all_in_head"] for c in calls)
@@ -352,18 +347,11 @@ def test_scoring_samples_only_the_head_of_the_mc_twin(tmp_path: Path, monkeypatc
 def test_a_classifier_learns_with_the_training_augmentation(tmp_path: Path) -> None:
     """Classification on the demo's derived label, augmented as configured: the label store's
     0-d class labels must reach the loss as scalars (a [1] target once crashed phase 1)."""
-    import torch
-
     from automl_al.active.run import run_active
 
     cfg = load_config(write_config(tmp_path, acquisition="mi"),
                       ["task=classification", "data.augment=light", "model.encoder=resnet18"])
-    torch_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        result = run_active(cfg, progress=False)
-    finally:
-        torch.set_num_threads(torch_threads)
+    result = run_active(cfg, progress=False)
 
     assert result.status == "finished"
     assert sorted(labeled_phases(tmp_path / "run").values()) == [0] * INITIAL + [1] * QUERY

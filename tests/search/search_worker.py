@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from conftest import CurveTrainer  # noqa: E402
+from search_helpers import CurveTrainer  # noqa: E402
 
 from automl_al.config import Config  # noqa: E402
 from automl_al.search import run_search  # noqa: E402

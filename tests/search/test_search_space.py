@@ -17,7 +17,7 @@ from automl_al.search.space import (
     load_space,
     resolve_space_path,
 )
-from conftest import TINY_SPACE
+from search_helpers import TINY_SPACE
 
 
 def _no_fpn_mobilenet(task, arch, encoder, depth, size) -> bool:

@@ -11,7 +11,7 @@ from automl_al.config import SearchConfig
 from automl_al.search.pruners import PRUNERS, make_pruner
 from automl_al.search.samplers import SAMPLERS, make_sampler
 from automl_al.search.space import SearchSpaceError, load_space
-from conftest import TINY_SPACE
+from search_helpers import TINY_SPACE
 
 
 @pytest.fixture

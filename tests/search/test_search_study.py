@@ -16,7 +16,7 @@ from automl_al.search import SearchError, run_search
 from automl_al.search.leaderboard import progress_line
 from automl_al.search.storage import StorageError, default_storage_url, worker_lock
 from automl_al.search.study import _StopAtTarget
-from conftest import CurveTrainer, curve_value
+from search_helpers import CurveTrainer, curve_value
 
 
 def _study(cfg: Config) -> optuna.Study:

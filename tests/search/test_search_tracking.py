@@ -11,7 +11,7 @@ from mlflow.tracking import MlflowClient
 from automl_al.config import Config
 from automl_al.search import run_search
 from automl_al.tracking import MlflowTracker
-from conftest import CurveTrainer
+from search_helpers import CurveTrainer
 
 
 def test_parent_and_child_runs(search_cfg: Config, tmp_path: Path) -> None:
