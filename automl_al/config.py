@@ -87,6 +87,10 @@ class ModelConfig(_Strict):
 class TrainConfig(_Strict):
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(8, ge=1)
+    # None: an epoch is one pass over the training set. N: an epoch is N batches drawn with
+    # replacement (nnU-Net's fixed-iteration epoch), so every active-learning phase and the
+    # full-data model get the same number of updates and differ in their data only.
+    steps_per_epoch: int | None = Field(None, ge=1)
     lr: float = Field(1e-3, gt=0)
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     weight_decay: float = Field(0.0, ge=0)

@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 
 def _seed_worker(worker_id: int) -> None:
@@ -26,25 +26,39 @@ def _worker_options(num_workers: int, device: torch.device) -> dict:
 
 
 def train_loader(
-    dataset: Dataset, batch_size: int, *, seed: int, device: torch.device, num_workers: int = 0
+    dataset: Dataset,
+    batch_size: int,
+    *,
+    seed: int,
+    device: torch.device,
+    num_workers: int = 0,
+    steps: int | None = None,
 ) -> DataLoader:
     """Shuffled with a generator seeded by ``seed``, so the batch order repeats run to run.
 
-    A last batch of ONE sample is dropped (when a full batch remains): BatchNorm cannot normalise a
-    single vector, and shuffling means a different sample sits out each epoch.
+    ``steps=None``: one pass over the data per epoch. A last batch of ONE sample is dropped (when a
+    full batch remains): BatchNorm cannot normalise a single vector, and shuffling means a different
+    sample sits out each epoch.
+
+    ``steps=N``: an epoch is N full batches drawn with replacement (nnU-Net's fixed-iteration
+    epoch), so a model trained on 20 images gets as many updates as one trained on 2,000.
     """
     n = len(dataset)  # type: ignore[arg-type]
     if n == 0:
         raise ValueError("the training set is empty; label some images first (active.initial >= 1)")
     generator = torch.Generator()
     generator.manual_seed(seed)
+    options = _worker_options(num_workers, device)
+    if steps is not None:
+        sampler = RandomSampler(dataset, replacement=True, num_samples=steps * batch_size, generator=generator)
+        return DataLoader(dataset, batch_size=batch_size, sampler=sampler, **options)
     return DataLoader(
         dataset,
         batch_size=batch_size,
         shuffle=True,
         generator=generator,
         drop_last=n > batch_size and n % batch_size == 1,
-        **_worker_options(num_workers, device),
+        **options,
     )
 
 

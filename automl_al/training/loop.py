@@ -1,5 +1,8 @@
 """``fit``: train for ``train.epochs``, validate every epoch, keep the best epoch's weights.
 
+An epoch is one pass over the training set, or ``train.steps_per_epoch`` batches drawn with
+replacement when that is set (see :func:`automl_al.training.loaders.train_loader`).
+
 Per epoch the metrics ``train_loss``, ``val_loss``, ``val_<metric>`` (see
 :mod:`automl_al.training.metrics`), ``lr`` (the rate used during that epoch) and ``epoch_seconds``
 go to ``history``, to ``tracker.log_metrics(..., step=epoch)`` in one call, and to
@@ -172,7 +175,9 @@ def fit(
     seed_everything(seed)
     device = select_device(cfg.device)
     model.to(device)
-    loader = train_loader(train_ds, cfg.batch_size, seed=seed, device=device, num_workers=cfg.num_workers)
+    loader = train_loader(
+        train_ds, cfg.batch_size, seed=seed, device=device, num_workers=cfg.num_workers, steps=cfg.steps_per_epoch
+    )
     val_loader = None if _is_empty(val_ds) else eval_loader(val_ds, cfg.batch_size, device=device, num_workers=cfg.num_workers)
     optimizer = build_optimizer(model.parameters(), cfg)
     scheduler = build_scheduler(optimizer, cfg)

@@ -81,6 +81,18 @@ def test_same_seed_same_history_and_another_seed_differs() -> None:
     assert losses(1) != first
 
 
+def test_steps_per_epoch_gives_a_small_set_as_many_updates_as_a_large_one() -> None:
+    def updates(data: TensorDataset, **kw: object) -> int:
+        model = pixel_net()
+        steps = []
+        model.register_forward_hook(lambda *_: steps.append(1) if model.training else None)
+        fit(model, data, VAL, cfg(epochs=2, **kw), task="segmentation", classes=2, progress=False)
+        return len(steps)
+
+    assert updates(SMALL) == 2 * 2 and updates(TRAIN) == 2 * 4  # one pass: 16 / 8 and 32 / 8 batches
+    assert updates(SMALL, steps_per_epoch=5) == updates(TRAIN, steps_per_epoch=5) == 2 * 5
+
+
 def test_a_nan_image_raises_naming_epoch_and_batch() -> None:
     images, masks = TRAIN.tensors
     images = images.clone()

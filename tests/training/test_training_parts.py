@@ -141,6 +141,21 @@ def test_train_loader_order_follows_the_seed() -> None:
     assert [int(i) for (b,) in loader for i in b] != [int(i) for (b,) in loader for i in b]  # reshuffled each epoch
 
 
+def test_fixed_step_epochs_draw_full_batches_with_replacement() -> None:
+    ds = TensorDataset(torch.arange(5))  # fewer images than one epoch's draws
+
+    def epoch(seed: int) -> list[list[int]]:
+        return [b.tolist() for (b,) in train_loader(ds, 4, seed=seed, device=CPU, steps=6)]
+
+    first = epoch(0)
+    assert [len(b) for b in first] == [4] * 6  # 6 steps of full batches, none of one sample
+    drawn = [i for b in first for i in b]
+    assert set(drawn) <= set(range(5)) and len(set(drawn)) > 1
+    assert len(drawn) > len(set(drawn))  # with replacement: 24 draws from 5 images repeat some
+    assert epoch(0) == first and epoch(1) != first
+    assert len(train_loader(TensorDataset(torch.arange(1000)), 4, seed=0, device=CPU, steps=6)) == 6
+
+
 def test_eval_loader_keeps_order_and_every_sample() -> None:
     loader = eval_loader(TensorDataset(torch.arange(9)), 4, device=CPU)
     assert [int(i) for (b,) in loader for i in b] == list(range(9))
