@@ -6,22 +6,29 @@ volumes of MSD Task04 hippocampus (``../shared/data/msd_hippocampus``, linked in
 folder: nothing is copied), resized to 32 x 32, 3 classes; volumes are split into test / val / pool by the project.
 Model: Unet + resnet18 (encoder depth 3, random init), no augmentation, Adam 1e-3, batch 8.
 Each arm x seed is a full active-learning run: ``--initial`` labeled slices, ``--query`` more per
-phase, ``--phases`` phases, ``--epochs`` epochs per phase (MC twin with head dropout, T = 10, for
-the uncertainty arms). The full-data model (the whole pool, the same epochs) gives the ceiling;
-an arm's figure is the mean over seeds of the labeled fraction at which test Dice first reaches
-98 % of it, given only when every seed reached it within the budget (never extrapolated, and never
-a mean of the lucky seeds alone).
+phase, ``--phases`` phases, each model trained from scratch for ``--epochs`` epochs of
+``--steps-per-epoch`` batches drawn with replacement (``train.steps_per_epoch``: 200 updates per
+model by default, whatever its labeled count, so the phases differ in their data only; MC twin with
+head dropout, T = 10, for the uncertainty arms). The full-data model (the whole pool, the same
+updates) gives the ceiling; an arm's figure is the mean over seeds of the labeled fraction at which
+test Dice first reaches 98 % of it, given only when every seed reached it within the budget (never
+extrapolated, and never a mean of the lucky seeds alone).
+
+Why fixed updates: with one pass over the data per epoch (``--steps-per-epoch 0``), a phase-1
+model on 20 slices got 18 updates and the full-data model (283 slices) 216, so the early phases measured
+under-training, not the choice of images, and every arm jumped at the same phase.
 
 ``--all-slices`` keeps the slices without foreground, as a user's pool would: the setting that
 ``fg_random`` exists for. Its results go to ``label_efficiency_all_slices.{md,png}``.
 
-Sized for the 2-core machine (one torch thread: two threads beside other busy processes train
-10x slower here): the defaults (16 volumes -> about 280 pool slices, 20 + 20 per phase, 8 phases ->
-up to about 57 % of the pool, 6 epochs per phase, 6 arms x 3 seeds) take about 25 minutes on a
-quiet machine.
-``--run-dir`` keeps the runs and resumes there.
+Sized for the 2-core machine (one torch thread per process: two threads beside other busy
+processes train 10x slower here). The defaults (16 volumes -> about 280 pool slices, 10 + 10 per
+phase, 12 phases -> up to about 42 % of the pool, 6 arms x 3 seeds) take about 90 CPU minutes.
+``--run-dir`` keeps the runs and resumes there, so two processes with disjoint ``--arms`` can share
+the cores (start the second once ``RUN_DIR/compare/full/metrics.json`` exists), and a last call
+with every arm reads their runs and writes the report.
 
-    .venv/bin/python benchmarks/label_efficiency.py [--run-dir DIR] [--seeds 3] [--phases 8] [--all-slices]
+    .venv/bin/python benchmarks/label_efficiency.py [--run-dir DIR] [--seeds 3] [--arms mfe,fg_random] [--all-slices]
 
 Last two lines: ``label_fraction_98_best: X`` (the best of the uncertainty arms) and
 ``label_fraction_98_vs_random: Y`` (best / fg_random; goal <= 0.7).
@@ -61,7 +68,7 @@ def config(args: argparse.Namespace, data: Path, run_dir: Path) -> Config:
         "data": {"source": "msd", "path": str(data), "image_size": [32, 32], "classes": 3,
                  "keep_empty_slices": args.all_slices, "augment": "none", "test_fraction": 0.2, "val_fraction": 0.1},
         "model": {"arch": "Unet", "encoder": "resnet18", "encoder_depth": 3, "encoder_weights": None},
-        "train": {"epochs": args.epochs, "batch_size": 8, "lr": 1e-3, "amp": False, "device": "cpu"},
+        "train": {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch or None, "batch_size": 8, "lr": 1e-3, "amp": False, "device": "cpu"},
         "tracking": {"enabled": False},
         "active": {"initial": args.initial, "query_size": args.query, "max_phases": args.phases,
                    "mc_samples": 10, "dropout": "head", "oracle": "simulated", "warm_start": args.warm_start},
@@ -85,17 +92,19 @@ def report(result: CompareResult, args: argparse.Namespace, minutes: float) -> t
     fractions = {arm: fraction(result, arm) for arm in UNCERTAINTY if arm in result.runs}
     reached = {arm: value for arm, value in fractions.items() if value is not None}
     best_arm = min(reached, key=reached.get) if reached else None
-    base = fraction(result, BASELINE)
+    base = fraction(result, BASELINE) if BASELINE in result.runs else None
     best = "not reached" if best_arm is None else f"{reached[best_arm]:.3f}"
     ratio = "undefined" if best_arm is None or base is None else f"{reached[best_arm] / base:.3f}"
+    epoch_note = "" if not args.steps_per_epoch else f" of {args.steps_per_epoch} batches"
     lines += [
         "",
         f"Full-data {METRIC} (model trained on the whole pool): {result.reference:.4f}; target "
         f"{TARGET:.0%} of it = {TARGET * result.reference:.4f}. Best uncertainty arm: {best_arm or 'none reached it in every seed'}; "
         f"baseline: {BASELINE} ({'not reached' if base is None else f'{base:.3f}'}).",
         f"Sizing: {args.volumes} hippocampus volumes ({'all' if args.all_slices else 'foreground'} slices, 32 x 32), initial {args.initial}, "
-        f"query {args.query}, {args.phases} phases, {args.epochs} epochs per phase, Unet + resnet18 depth 3, "
-        f"batch 8, T = 10, {args.seeds} seeds, warm start {args.warm_start}; wall time {minutes:.1f} min.",
+        f"query {args.query}, {args.phases} phases, {args.epochs} epochs per phase{epoch_note}, Unet + resnet18 depth 3, "
+        f"batch 8, T = 10, {args.seeds} seeds, warm start {args.warm_start}; wall time {minutes:.1f} min "
+        "(this invocation: runs it found done in --run-dir are read, not timed).",
         "",
         "Per phase (mean over seeds):",
         "",
@@ -107,10 +116,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run-dir", type=Path, help="keep runs here and resume (default: a temporary folder)")
     parser.add_argument("--volumes", type=int, default=16)
-    parser.add_argument("--initial", type=int, default=20)
-    parser.add_argument("--query", type=int, default=20)
-    parser.add_argument("--phases", type=int, default=8)
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--initial", type=int, default=10)
+    parser.add_argument("--query", type=int, default=10)
+    parser.add_argument("--phases", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--steps-per-epoch", type=int, default=20,
+                        help="an epoch = this many random batches (train.steps_per_epoch); 0 = one pass over the data")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--warm-start", action="store_true",
                         help="each phase continues from the previous phase's weights (active.warm_start)")
