@@ -60,8 +60,9 @@ class CompareResult:
         return float(np.mean(reached))
 
 
-def check_compare_args(cfg: Config, acquisitions: Sequence[str], seeds: int, metric: str) -> None:
-    """Refuse a bad study before anything is opened or trained (the CLI calls it before the tracker)."""
+def check_compare_args(cfg: Config, acquisitions: Sequence[str], seeds: int, metric: str | None) -> str:
+    """Refuse a bad study before anything is opened or trained (the CLI calls it before the tracker);
+    returns the metric to compare, ``metric`` or :func:`default_metric` of the task."""
     unknown = [a for a in acquisitions if a not in available_acquisitions()]
     if unknown:
         raise ConfigError(f"unknown acquisition(s) {unknown} for --acquisition; valid names: {', '.join(available_acquisitions())}")
@@ -71,9 +72,11 @@ def check_compare_args(cfg: Config, acquisitions: Sequence[str], seeds: int, met
         raise ConfigError(f"--seeds must be >= 1, got {seeds}")
     if cfg.active.oracle != "simulated":
         raise ConfigError("compare needs active.oracle: simulated (every arm must be labeled automatically)")
+    metric = metric or default_metric(cfg.task)
     valid = [f"{split}_{name}" for split in ("test", "val") for name in SUMMARY_METRICS[cfg.task]]
     if metric not in valid:  # per-class ones (test_iou_1) are not in the phase tables either
         raise ConfigError(f"--metric {metric} is not a score of a {cfg.task} phase; valid: {', '.join(valid)}")
+    return metric
 
 
 def default_metric(task: Task) -> str:
@@ -186,8 +189,7 @@ def run_compare(
     ``metric`` defaults to :func:`default_metric` of the task."""
     from automl_al.data import prepare_data
 
-    metric = metric or default_metric(cfg.task)
-    check_compare_args(cfg, acquisitions, seeds, metric)
+    metric = check_compare_args(cfg, acquisitions, seeds, metric)
     cfg, _ = resolve_architecture(cfg)
     tracker = tracker or NullTracker()
     prepared = prepared if prepared is not None else prepare_data(cfg, progress=progress)

@@ -29,7 +29,7 @@ class CompareCommand(Command):
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     def run(self, args: argparse.Namespace) -> int:
-        from automl_al.active.compare import check_compare_args, default_metric, run_compare
+        from automl_al.active.compare import check_compare_args, run_compare
         from automl_al.active.curves import table_markdown
         from automl_al.config import ConfigError
         from automl_al.data import DataError
@@ -37,9 +37,8 @@ class CompareCommand(Command):
 
         cfg = config_from_args(args)
         arms = [a.strip() for a in args.acquisition.split(",") if a.strip()]
-        metric = args.metric or default_metric(cfg.task)
         try:
-            check_compare_args(cfg, arms, args.seeds, metric)  # before the tracker opens its store
+            metric = check_compare_args(cfg, arms, args.seeds, args.metric)  # before the tracker opens its store
             result = run_compare(
                 cfg, arms, args.seeds, metric=metric, tracker=make_tracker(cfg), progress=not args.no_progress
             )
