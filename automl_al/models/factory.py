@@ -2,6 +2,7 @@
 
 Both MC-dropout twins (deterministic and with dropout) come from here: the same config with
 ``model.dropout`` set to ``head`` or ``decoder`` gives the twin whose parameter names match.
+Encoder modules that never run are dropped right after smp builds them (``models/stages.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from torch import nn
 from automl_al.config import ModelConfig, Task
 from automl_al.models.dropout import place_classifier_dropout, place_segmentation_dropout
 from automl_al.models.rules import DECODERS, IncompatibleModelError, check_compatible, is_classifier
+from automl_al.models.stages import drop_unused_stages
 from automl_al.models.weights import (
     is_weight_file,
     load_weights_file,
@@ -64,8 +66,9 @@ def build_segmentation(cfg: ModelConfig, in_channels: int, classes: int) -> nn.M
             f"but smp refused it ({type(e).__name__}: {e}); pick another pair and report this "
             "combination so that automl_al/models/rules.py learns it"
         ) from e
+    drop_unused_stages(model.encoder, in_channels)
     if weights is not None and named is None:
-        load_weights_file(model.encoder, weights)
+        load_weights_file(model.encoder, weights)  # full-encoder files still fit: see models/stages.py
     place_segmentation_dropout(model, cfg.dropout, cfg.dropout_rate)
     return model
 

@@ -30,6 +30,17 @@ def test_local_encoder_file_round_trip(tmp_path: Path, suffix: str) -> None:
     assert all(torch.equal(loaded[k], state[k]) for k in state)
 
 
+def test_full_encoder_file_fits_an_encoder_with_dropped_stages(tmp_path: Path) -> None:
+    """A file of all resnet18 stages (as pretrained files are) loads at depth 3, where two are dropped."""
+    source = build_model(model_cfg(encoder_depth=5), "segmentation", 1, 2)
+    path = tmp_path / "resnet18-full.pth"
+    torch.save(source.encoder.state_dict(), path)
+
+    model = build_model(model_cfg(encoder_weights=str(path)), "segmentation", 1, 2)
+
+    assert torch.equal(model.encoder.layer2[1].conv2.weight, source.encoder.layer2[1].conv2.weight)
+
+
 def test_classifier_file_loads_all_but_the_classifier(tmp_path: Path) -> None:
     source = build_model(ModelConfig(encoder="resnet18"), "classification", 1, 10)  # a 10-class head
     path = tmp_path / "resnet18.pt"
