@@ -15,12 +15,23 @@ if TYPE_CHECKING:
     import torch
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then rename: a crash never leaves half a file."""
+    """Write to a temp file in the same folder, fsync, then rename: a crash never leaves half a file.
+
+    The file gets the permissions ``open()`` would give it (0666 less the umask), not the temp file's
+    0600: reports and models written by a Docker container as root stay readable on the host.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_current_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -25,6 +25,18 @@ def test_atomic_write_creates_parents(tmp_path):
     assert (tmp_path / "a" / "b.txt").read_text() == "x"
 
 
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640)], ids=["umask-022", "umask-027"])
+def test_atomic_write_gives_the_permissions_open_would(tmp_path, umask, mode):
+    saved = os.umask(umask)
+    try:
+        atomic_write_text(tmp_path / "report.html", "<html></html>")
+        (tmp_path / "plain.html").write_text("<html></html>")
+    finally:
+        os.umask(saved)
+    assert (tmp_path / "report.html").stat().st_mode & 0o777 == mode
+    assert (tmp_path / "plain.html").stat().st_mode & 0o777 == mode
+
+
 def test_select_device_cpu_and_unavailable_cuda():
     import torch
 
