@@ -4,7 +4,7 @@ user runs it first (search -> active learning -> final model -> report, tracked 
 Measures the wall time the user waits, the CPU time the run used (user + system, all its processes),
 the peak resident memory (``getrusage(RUSAGE_CHILDREN).ru_maxrss``) and the machine's load average
 before and after (the machine is shared: a wall time far above CPU time / cores means others' jobs
-held the cores). Also reads what the run produced: the final test IoU must be clearly above 0.5.
+held the cores), and the disk the run left (its run folder and MLflow store). Also reads what the run produced: the final test IoU must be clearly above 0.5.
 
     .venv/bin/python benchmarks/demo_run.py                       # the demo as shipped
     .venv/bin/python benchmarks/demo_run.py --set search.n_trials=2   # any override, as on the CLI
@@ -46,6 +46,10 @@ def run_demo(cwd: Path, overrides: list[str]) -> tuple[float, float, float, str]
     return wall, cpu, after.ru_maxrss / 1024, done.stdout
 
 
+def disk_mib(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
+
+
 def summary_rows(run_dir: Path) -> list[tuple[str, str]]:
     """What the run produced: search best, phases, final test metrics."""
     pipeline = json.loads((run_dir / "pipeline.json").read_text())
@@ -69,12 +73,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="automl-al-demo-") as tmp:
         wall, cpu, rss, stdout = run_demo(Path(tmp), args.overrides)
         produced = summary_rows(Path(tmp) / "runs" / "demo")
+        disk = {name: disk_mib(Path(tmp) / name) for name in ("runs", "mlflow")}
     load_after = os.getloadavg()[0]
     rows = [
         ("wall time (s)", f"{wall:.1f}"),
         ("CPU time, user + system (s)", f"{cpu:.1f}"),
         ("peak memory, max RSS (MiB)", f"{rss:.0f}"),
         ("load average (1 min) before / after", f"{load_before:.1f} / {load_after:.1f} on {os.cpu_count()} cores"),
+        ("disk left: runs/ + mlflow/ (MiB)", f"{disk['runs']:.1f} + {disk['mlflow']:.1f}"),
         *produced,
     ]
     lines = ["| quantity | value |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows]]
