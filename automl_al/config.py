@@ -17,10 +17,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from automl_al.errors import AutomlAlError
+
 Task = Literal["segmentation", "classification"]
 
 
-class ConfigError(ValueError):
+class ConfigError(AutomlAlError, ValueError):
     """A config file or value is invalid; the message names the file and key."""
 
 

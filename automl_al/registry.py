@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
+from automl_al.errors import AutomlAlError
+
 T = TypeVar("T")
 
 
-class UnknownNameError(KeyError, ValueError):
+class UnknownNameError(AutomlAlError, KeyError, ValueError):
     """A name that no entry of the family carries; both a KeyError and a ValueError for callers."""
 
     def __str__(self) -> str:  # KeyError would quote the message

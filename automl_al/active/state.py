@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from automl_al.errors import AutomlAlError
 from automl_al.utils import atomic_write_json
 
 FORMAT = "automl-al/active-state/v1"
@@ -28,7 +29,7 @@ FORMAT = "automl-al/active-state/v1"
 STEPS = ("trained-det", "trained-mc", "scored", "queried", "labeled")
 
 
-class StateError(ValueError):
+class StateError(AutomlAlError, ValueError):
     """The state file is unreadable or inconsistent; the message names the file."""
 
 

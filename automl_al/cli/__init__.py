@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from automl_al.cli.base import Command, CommandError
+from automl_al.cli.base import Command
 from automl_al.cli.compare import CompareCommand
 from automl_al.cli.data import DataCommand
 from automl_al.cli.init import InitCommand
@@ -21,6 +21,7 @@ from automl_al.cli.report import ReportCommand
 from automl_al.cli.run import RunCommand
 from automl_al.cli.search import SearchCommand
 from automl_al.cli.train import TrainCommand
+from automl_al.errors import AutomlAlError
 
 COMMANDS: dict[str, type[Command]] = {c.name: c for c in (DataCommand, TrainCommand, InitCommand, RunCommand, ReportCommand, SearchCommand, LearnCommand, CompareCommand, PredictCommand)}
 
@@ -30,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="automl-al",
         description="Find the right model for your medical images and grow the labeled set by active learning.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging, and the traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, cls in COMMANDS.items():
         p = sub.add_parser(name, help=cls.help, description=cls.description or cls.help)
@@ -53,7 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return COMMANDS[args.command]().run(args) or 0
-    except CommandError as e:
+    except AutomlAlError as e:  # the user's config, data, model, weights, storage or state: one line
+        logging.getLogger("automl_al.cli").debug("where the error was raised", exc_info=True)
         print(f"automl-al {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

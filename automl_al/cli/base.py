@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import ClassVar
 
-from automl_al.config import Config, ConfigError, load_config
+from automl_al.config import Config, load_config
+from automl_al.errors import AutomlAlError
 
 
-class CommandError(Exception):
-    """A user-facing failure: printed as one line, exit code 2, no traceback."""
+class CommandError(AutomlAlError):
+    """A bad command-line argument; like every :class:`AutomlAlError`, printed as one line, exit code 2."""
 
 
 class Command:
@@ -43,7 +44,4 @@ def add_config_arguments(parser: argparse.ArgumentParser, *, optional: bool = Fa
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    try:
-        return load_config(args.config, args.overrides)
-    except ConfigError as e:
-        raise CommandError(str(e)) from None
+    return load_config(args.config, args.overrides)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from automl_al.cli.base import Command, CommandError, add_config_arguments, config_from_args
+from automl_al.cli.base import Command, add_config_arguments, config_from_args
 
 DEFAULT_ARMS = "mfe,mi,std,cfe,random,fg_random"
 
@@ -31,19 +31,14 @@ class CompareCommand(Command):
     def run(self, args: argparse.Namespace) -> int:
         from automl_al.active.compare import check_compare_args, run_compare
         from automl_al.active.curves import table_markdown
-        from automl_al.config import ConfigError
-        from automl_al.data import DataError
         from automl_al.tracking import make_tracker
 
         cfg = config_from_args(args)
         arms = [a.strip() for a in args.acquisition.split(",") if a.strip()]
-        try:
-            metric = check_compare_args(cfg, arms, args.seeds, args.metric)  # before the tracker opens its store
-            result = run_compare(
-                cfg, arms, args.seeds, metric=metric, tracker=make_tracker(cfg), progress=not args.no_progress
-            )
-        except (ConfigError, DataError) as e:
-            raise CommandError(str(e)) from None
+        metric = check_compare_args(cfg, arms, args.seeds, args.metric)  # before the tracker opens its store
+        result = run_compare(
+            cfg, arms, args.seeds, metric=metric, tracker=make_tracker(cfg), progress=not args.no_progress
+        )
         print(f"full-data {result.metric}: {result.reference:.4f}")
         print(table_markdown(result.phases), end="")
         print(table_markdown(result.summary), end="")

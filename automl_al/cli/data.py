@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from automl_al.cli.base import Command, CommandError, config_from_args
+from automl_al.cli.base import Command, config_from_args
 
 
 class DataCommand(Command):
@@ -24,15 +24,12 @@ class DataCommand(Command):
         parser.add_argument("--skip-bad", action="store_true", help="skip bad files and list them (on_bad_file: skip)")
 
     def run(self, args: argparse.Namespace) -> int:
-        from automl_al.data import DataError, detect_layout, format_summary, prepare_data, summarize
+        from automl_al.data import detect_layout, format_summary, prepare_data, summarize
 
         target = Path(args.target)
         overrides = list(args.overrides)
         if target.is_dir():
-            try:
-                layout = detect_layout(target)
-            except DataError as e:
-                raise CommandError(str(e)) from None
+            layout = detect_layout(target)
             print(f"{target}: detected layout '{layout}'")
             overrides = [f"data.source={layout}", f"data.path={target.resolve()}", *overrides]
             args.config = None
@@ -44,10 +41,7 @@ class DataCommand(Command):
             overrides.append("data.on_bad_file=skip")
         args.overrides = overrides
         cfg = config_from_args(args)
-        try:
-            prepared = prepare_data(cfg)
-        except DataError as e:
-            raise CommandError(str(e)) from None
+        prepared = prepare_data(cfg)
         summary = summarize(prepared)
         print(format_summary(summary))
         return 1 if prepared.problems else 0

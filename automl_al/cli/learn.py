@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from automl_al.cli.base import Command, CommandError, add_config_arguments, config_from_args
+from automl_al.cli.base import Command, add_config_arguments, config_from_args
 
 EXIT_WAITING = 3
 
@@ -33,15 +33,10 @@ class LearnCommand(Command):
     def run(self, args: argparse.Namespace) -> int:
         from automl_al.active.curves import table_markdown
         from automl_al.active.run import run_active
-        from automl_al.config import ConfigError
-        from automl_al.data import DataError
         from automl_al.tracking import make_tracker
 
         cfg = config_from_args(args)
-        try:
-            result = run_active(cfg, tracker=make_tracker(cfg), progress=not args.no_progress)
-        except (ConfigError, DataError) as e:
-            raise CommandError(str(e)) from None
+        result = run_active(cfg, tracker=make_tracker(cfg), progress=not args.no_progress)
         if result.rows:
             print(table_markdown(result.rows), end="")
         if result.status == "waiting":

@@ -30,19 +30,14 @@ class PredictCommand(Command):
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def run(self, args: argparse.Namespace) -> int:
-        from automl_al.config import ConfigError
-        from automl_al.data import DataError
-        from automl_al.predict import ModelNotFoundError, load_predictor, predict_files
+        from automl_al.predict import load_predictor, predict_files
 
         if args.mc_samples < 1:
             raise CommandError(f"--mc-samples must be >= 1, got {args.mc_samples}")
-        try:
-            predictor = load_predictor(args.model, tracking_uri=args.tracking_uri)
-            summary = predict_files(
-                predictor, args.inputs, args.out, uncertainty=args.uncertainty, mc_samples=args.mc_samples,
-                device=args.device, progress=not args.no_progress,
-            )
-        except (ModelNotFoundError, ConfigError, DataError) as e:
-            raise CommandError(str(e)) from None
+        predictor = load_predictor(args.model, tracking_uri=args.tracking_uri)
+        summary = predict_files(
+            predictor, args.inputs, args.out, uncertainty=args.uncertainty, mc_samples=args.mc_samples,
+            device=args.device, progress=not args.no_progress,
+        )
         print(f"{summary.inputs} input file(s) -> {len(summary.written)} file(s) in {args.out} (uncertainty: {summary.method})")
         return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from automl_al.cli.base import Command, CommandError, add_config_arguments
+from automl_al.cli.base import Command, add_config_arguments
 
 
 def mlflow_ui_command(uri: str) -> str:
@@ -40,24 +40,15 @@ class RunCommand(Command):
     def run(self, args: argparse.Namespace) -> int:
         import optuna
 
-        from automl_al.config import ConfigError
-        from automl_al.pipeline import PipelineError, load_run_config, run_pipeline
-        from automl_al.search import SearchError, SearchSpaceError
-        from automl_al.search.storage import StorageError
+        from automl_al.pipeline import load_run_config, run_pipeline
         from automl_al.tracking import make_tracker
 
-        try:
-            cfg = load_run_config(args.config, args.overrides)
-        except ConfigError as e:
-            raise CommandError(str(e)) from None
+        cfg = load_run_config(args.config, args.overrides)
         if args.config is None:
             print(f"automl-al run: no CONFIG given, running the built-in demo (results in {cfg.run_dir})")
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         tracker = make_tracker(cfg)
-        try:
-            result = run_pipeline(cfg, tracker=tracker, workers=args.workers, progress=not args.no_progress)
-        except (PipelineError, SearchError, SearchSpaceError, StorageError, ConfigError) as e:
-            raise CommandError(str(e)) from None
+        result = run_pipeline(cfg, tracker=tracker, workers=args.workers, progress=not args.no_progress)
         if result.status == "waiting":
             print(result.message)
             print("label those images, then run the same command again to continue")

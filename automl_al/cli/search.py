@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from automl_al.cli.base import Command, CommandError, add_config_arguments, config_from_args
+from automl_al.cli.base import Command, add_config_arguments, config_from_args
 
 
 class SearchCommand(Command):
@@ -35,22 +35,14 @@ class SearchCommand(Command):
     def run(self, args: argparse.Namespace) -> int:
         import optuna
 
-        from automl_al.search import SearchError, SearchSpaceError, run_search
-        from automl_al.search.storage import StorageError
+        from automl_al.search import run_search
         from automl_al.tracking import make_tracker
 
         cfg = config_from_args(args)
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # our per-trial line replaces Optuna's
-        try:
-            result = run_search(
-                cfg,
-                tracker=make_tracker(cfg),
-                storage=args.storage,
-                study_name=args.study,
-                progress=not args.no_progress,
-            )
-        except (SearchError, SearchSpaceError, StorageError) as e:
-            raise CommandError(str(e)) from None
+        result = run_search(
+            cfg, tracker=make_tracker(cfg), storage=args.storage, study_name=args.study, progress=not args.no_progress
+        )
         if args.no_progress:
             print(f"best: trial {result.best_trial}, value {result.best_value:.4f} -> {result.best_config_path}")
         return 0

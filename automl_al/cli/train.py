@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from automl_al.cli.base import Command, CommandError, add_config_arguments, config_from_args
+from automl_al.cli.base import Command, add_config_arguments, config_from_args
 
 
 class TrainCommand(Command):
@@ -17,17 +17,11 @@ class TrainCommand(Command):
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     def run(self, args: argparse.Namespace) -> int:
-        from automl_al.data import DataError
-        from automl_al.models import IncompatibleModelError, WeightsLoadError, WeightsUnavailableError
         from automl_al.tracking import make_tracker
-        from automl_al.training import NonFiniteLossError
         from automl_al.training.supervised import train_from_config
 
         cfg = config_from_args(args)
-        try:
-            result = train_from_config(cfg, make_tracker(cfg), progress=not args.no_progress)
-        except (DataError, IncompatibleModelError, WeightsLoadError, WeightsUnavailableError, NonFiniteLossError) as e:
-            raise CommandError(str(e)) from None
+        result = train_from_config(cfg, make_tracker(cfg), progress=not args.no_progress)
         metrics = result.test_metrics or result.val_metrics
         print("test metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
         print(f"checkpoint: {cfg.run_dir / 'train' / 'model.pt'}")

@@ -11,8 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from automl_al.errors import AutomlAlError
 
-class DataError(ValueError):
+
+class DataError(AutomlAlError, ValueError):
     """The dataset as a whole cannot be used (empty folder, unknown layout, bad config)."""
 
 

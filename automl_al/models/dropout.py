@@ -19,11 +19,13 @@ from typing import Any, Literal
 
 from torch import Tensor, nn
 
+from automl_al.errors import AutomlAlError
+
 Placement = Literal["none", "head", "decoder"]
 DROPOUT_NAME = "mc_dropout"
 
 
-class DropoutPlacementError(ValueError):
+class DropoutPlacementError(AutomlAlError, ValueError):
     """A dropout placement the model cannot take."""
 
 

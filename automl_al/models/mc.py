@@ -34,12 +34,13 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 from torch.nn.modules.dropout import _DropoutNd
 
+from automl_al.errors import AutomlAlError
 from automl_al.models.dropout import DROPOUT_NAME
 
 SamplingPath = Literal["head", "decoder", "classifier", "naive"]
 
 
-class MCDropoutError(RuntimeError):
+class MCDropoutError(AutomlAlError, RuntimeError):
     """A model that cannot give stochastic MC-dropout samples."""
 
 

@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
+from automl_al.errors import AutomlAlError
 from automl_al.registry import Registry
 
 MitPolicy = Literal["any", "never"]
 
 
-class IncompatibleModelError(ValueError):
+class IncompatibleModelError(AutomlAlError, ValueError):
     """An (architecture, encoder, depth, image size) combination that cannot build or run."""
 
 

@@ -17,14 +17,16 @@ from typing import Any
 import torch
 from torch import nn
 
+from automl_al.errors import AutomlAlError
+
 WEIGHT_SUFFIXES = (".pth", ".pt", ".safetensors")
 
 
-class WeightsUnavailableError(RuntimeError):
+class WeightsUnavailableError(AutomlAlError, RuntimeError):
     """Named pretrained weights that are not in the local caches (and no download is attempted)."""
 
 
-class WeightsLoadError(ValueError):
+class WeightsLoadError(AutomlAlError, ValueError):
     """A local weights file that cannot be read or does not fit the encoder."""
 
 

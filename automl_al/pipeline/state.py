@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from automl_al.config import Config, dump_config
+from automl_al.errors import AutomlAlError
 from automl_al.utils import atomic_write_json
 
 STAGES = ("search", "active", "final")
 FILE_NAME = "pipeline.json"
 
 
-class PipelineError(RuntimeError):
+class PipelineError(AutomlAlError, RuntimeError):
     """The run cannot go on as asked; the message says what to do."""
 
 

@@ -13,11 +13,12 @@ import yaml
 from torch import nn
 
 from automl_al.config import Config, ConfigError
+from automl_al.errors import AutomlAlError
 
 MLFLOW_SCHEMES = ("runs:/", "models:/")
 
 
-class ModelNotFoundError(FileNotFoundError):
+class ModelNotFoundError(AutomlAlError, FileNotFoundError):
     """MODEL is neither a run directory with a final model nor an MLflow model URI."""
 
 

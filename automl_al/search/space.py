@@ -49,6 +49,7 @@ from optuna.distributions import (
 from pydantic import ValidationError
 
 from automl_al.config import Config, Task
+from automl_al.errors import AutomlAlError
 
 ARCHITECTURE_PARAM = "architecture"
 # Architecture dimension (file key) -> dotted config key.
@@ -66,7 +67,7 @@ SEARCHABLE_SECTIONS = ("model", "train")
 Compatibility = Callable[[Task, "str | None", str, int, "tuple[int, int]"], bool]
 
 
-class SearchSpaceError(ValueError):
+class SearchSpaceError(AutomlAlError, ValueError):
     """A search-space file is invalid; the message names the file and the key."""
 
 

@@ -27,6 +27,7 @@ import optuna
 import sqlalchemy
 from sqlalchemy.engine import make_url
 
+from automl_al.errors import AutomlAlError
 from automl_al.search.failures import retry_lost_trial
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ _PG_LOCK_KEY = 0x6175746F6D6C  # "automl" (one advisory lock per PostgreSQL data
 T = TypeVar("T")
 
 
-class StorageError(RuntimeError):
+class StorageError(AutomlAlError, RuntimeError):
     """The storage cannot be used (busy, unreachable, wrong study); the message says what to do."""
 
 

@@ -26,6 +26,7 @@ import optuna
 from optuna.trial import TrialState
 
 from automl_al.config import Config, save_config
+from automl_al.errors import AutomlAlError
 from automl_al.search.failures import judged_count, recover_orphans
 from automl_al.search.leaderboard import format_table, leaderboard_rows, progress_callback, to_csv, trial_config
 from automl_al.search.objective import Objective, SupervisedTrainer, Trainer
@@ -47,7 +48,7 @@ from automl_al.training.metrics import monitored_metric
 log = logging.getLogger(__name__)
 
 
-class SearchError(RuntimeError):
+class SearchError(AutomlAlError, RuntimeError):
     """The search cannot go on or produced nothing usable; the message says what to do."""
 
 

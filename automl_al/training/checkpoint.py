@@ -15,13 +15,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from automl_al.errors import AutomlAlError
 from automl_al.utils import atomic_write_bytes
 
 FORMAT = "automl-al/checkpoint/v1"
 _LEAVES = (str, int, float, bool, type(None), torch.Tensor)
 
 
-class CheckpointError(ValueError):
+class CheckpointError(AutomlAlError, ValueError):
     """A checkpoint file is unreadable, not ours, or does not fit the model; names the file."""
 
 

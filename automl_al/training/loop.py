@@ -32,6 +32,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from automl_al.config import Task, TrainConfig
+from automl_al.errors import AutomlAlError
 from automl_al.tracking import Tracker
 from automl_al.training.checkpoint import save_checkpoint
 from automl_al.training.evaluate import evaluate_loader
@@ -46,7 +47,7 @@ SYNC_EVERY = 20  # batches between host syncs (progress-bar loss and the non-fin
 EpochCallback = Callable[[int, dict[str, float]], None]
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(AutomlAlError, RuntimeError):
     """The training loss became NaN or infinite; ``epoch`` (from 1) and ``batch`` (from 0) say where."""
 
     def __init__(self, epoch: int, batch: int, value: float) -> None:

@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from automl_al.errors import AutomlAlError
 from automl_al.utils import atomic_write_bytes
 
 BINARY_FOREGROUND = 255  # a 0/255 mask is read as classes 0/1
 
 
-class MaskError(ValueError):
+class MaskError(AutomlAlError, ValueError):
     """A mask file cannot be used; the message says what is wrong and how to fix it."""
 
 
