@@ -25,7 +25,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write to a temp file in the same folder, fsync, then rename: a crash never leaves half a file.
 
     The file gets the permissions ``open()`` would give it (0666 less the umask), not the temp file's
-    0600: reports and models written by a Docker container as root stay readable on the host.
+    0600: reports and models written by a Docker container's user stay readable by the host's.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
