@@ -134,3 +134,25 @@ def test_classification_writes_one_csv_row_per_image(tmp_path: Path) -> None:
         assert p.sum() == pytest.approx(1.0, abs=1e-5)
         assert int(row["label"]) == int(p.argmax()) and row["class_name"] == ["disc", "empty"][int(row["label"])]
         assert float(row["uncertainty"]) == pytest.approx(-(p * np.log(p)).sum(), abs=1e-4)
+
+
+def test_model_trained_from_a_local_weights_file_loads_without_it(tmp_path: Path) -> None:
+    """The checkpoint holds every weight: the pretrained file it started from may be gone (another machine)."""
+    import torch
+
+    from automl_al.config import Config, save_config
+    from automl_al.models import build_model
+    from automl_al.predict import load_predictor
+    from automl_al.training.checkpoint import save_checkpoint
+
+    weights = tmp_path / "encoder.pth"
+    cfg = Config.model_validate({"model": {"encoder": "resnet18", "encoder_depth": 3, "encoder_weights": str(weights)}})
+    torch.save(build_model(cfg.model, "segmentation", 1, 2, pretrained=False).encoder.state_dict(), weights)
+    trained = build_model(cfg.model, cfg.task, cfg.data.in_channels, cfg.data.classes)
+    save_checkpoint(tmp_path / "final" / "model.pt", trained)
+    save_config(cfg, tmp_path / "final" / "config.yaml")
+    weights.unlink()
+
+    loaded = load_predictor(tmp_path).model
+
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), trained.state_dict().values()))

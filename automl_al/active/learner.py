@@ -73,7 +73,9 @@ class ModelLearner:
     def build(self, kind: ModelKind, checkpoint: Path | None = None) -> nn.Module:
         """A fresh model of ``kind``, loaded from ``checkpoint`` when given."""
         cfg = self._config(kind)
-        model = build_model(cfg.model, cfg.task, cfg.data.in_channels, cfg.data.classes)
+        model = build_model(
+            cfg.model, cfg.task, cfg.data.in_channels, cfg.data.classes, pretrained=checkpoint is None
+        )
         if checkpoint is not None:
             load_checkpoint(checkpoint, model)
         return model

@@ -24,9 +24,17 @@ from automl_al.models.weights import (
 )
 
 
-def build_model(cfg: ModelConfig, task: Task, in_channels: int, classes: int) -> nn.Module:
+def build_model(
+    cfg: ModelConfig, task: Task, in_channels: int, classes: int, *, pretrained: bool = True
+) -> nn.Module:
     """A fresh model mapping ``[N, in_channels, H, W]`` to logits ``[N, classes, H, W]``
-    (segmentation) or ``[N, classes]`` (classification), with ``cfg.dropout`` in place."""
+    (segmentation) or ``[N, classes]`` (classification), with ``cfg.dropout`` in place.
+
+    ``pretrained=False`` skips ``cfg.encoder_weights``: for a model whose weights come from a
+    checkpoint next, so that it loads where the pretrained file or cache is absent (another machine).
+    """
+    if not pretrained:
+        cfg = cfg.model_copy(update={"encoder_weights": None})
     if task == "segmentation":
         return build_segmentation(cfg, in_channels, classes)
     if task == "classification":

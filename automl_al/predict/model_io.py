@@ -51,7 +51,7 @@ def _from_directory(path: Path) -> Predictor:
                 "such as models:/NAME@champion"
             )
     cfg = _config_from_text(config.read_text(), str(config))
-    model = build_model(cfg.model, cfg.task, cfg.data.in_channels, cfg.data.classes)
+    model = build_model(cfg.model, cfg.task, cfg.data.in_channels, cfg.data.classes, pretrained=False)
     load_checkpoint(weights, model)
     return Predictor(model.eval(), cfg, str(folder))
 
@@ -73,7 +73,7 @@ def load_predictor(ref: str | Path, *, tracking_uri: str | None = None) -> Predi
         cfg = _config_from_text(config_text, text)
         # MLflow 3 logs torch models as torch.export programs: fixed graphs that refuse .eval() and
         # cannot switch dropout on for MC sampling. Rebuild the real module and take only the weights.
-        model = build_model(cfg.model, cfg.task, cfg.data.in_channels, cfg.data.classes)
+        model = build_model(cfg.model, cfg.task, cfg.data.in_channels, cfg.data.classes, pretrained=False)
         model.load_state_dict(logged.state_dict())
         return Predictor(model.eval(), cfg, text)
     path = Path(text)
