@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from automl_al.cli import main
 from automl_al.config import Config, load_config
-from automl_al.templates import DATA_LAYOUTS, LAYOUTS, template_text, write_template
+from automl_al.templates import DATA_LAYOUTS, LAYOUTS, template_text, with_data_path, write_template
 
 
 def _keys(tree: dict, prefix: str = "") -> set[str]:
@@ -69,7 +69,19 @@ def test_init_fills_in_the_data_path_relative_to_the_config(tmp_path: Path, monk
     assert main(["init", "--layout", "msd", str(data), "-o", "configs/hippo.yaml"]) == 0
     cfg = load_config(tmp_path / "configs" / "hippo.yaml")
     assert cfg.data.source == "msd" and cfg.data.path == data.resolve()
-    assert '  path: "../my data"' in (tmp_path / "configs" / "hippo.yaml").read_text()
+    line = _path_line((tmp_path / "configs" / "hippo.yaml").read_text())
+    assert line.startswith('  path: "../my data"  ')
+    assert line.index("#") == _path_line(template_text("msd")).index("#")  # the comments stay aligned
+
+
+def _path_line(text: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith("  path: "))
+
+
+def test_a_long_data_path_keeps_two_spaces_before_its_comment(tmp_path: Path) -> None:
+    data = tmp_path / ("volumes-" * 8)
+    line = _path_line(with_data_path(template_text("msd"), data, tmp_path))
+    assert line.startswith(f'  path: "{data.name}"  # the folder holding dataset.json')
 
 
 def test_init_detects_the_layout_from_the_folder(tmp_path: Path, monkeypatch, shared_data: Path) -> None:

@@ -42,8 +42,12 @@ def with_data_path(text: str, data_path: Path, config_dir: Path) -> str:
     when that is shorter to read (``load_config`` resolves it against the file's folder)."""
     rel = os.path.relpath(data_path.resolve(), config_dir.resolve())
     value = rel if not rel.startswith(".." + os.sep + "..") else str(data_path.resolve())
-    # A JSON string is a valid YAML double-quoted scalar: safe for any path.
-    new, n = re.subn(r"^(  path: )data(\s)", lambda m: f"{m.group(1)}{json.dumps(value)}{m.group(2)}", text, count=1, flags=re.M)
+    quoted = json.dumps(value)  # a JSON string is a valid YAML double-quoted scalar: safe for any path
+
+    def fill(m: re.Match[str]) -> str:  # keep the comment's column while the path fits before it
+        return m.group(1) + quoted + " " * max(2, len("data") + len(m.group(2)) - len(quoted))
+
+    new, n = re.subn(r"^(  path: )data( +)(?=#)", fill, text, count=1, flags=re.M)
     if n != 1:
         raise ValueError("template has no `  path: data` line to fill in")
     return new
