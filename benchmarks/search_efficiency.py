@@ -142,7 +142,9 @@ def precompute(space: SearchSpace, table: dict[str, Any]) -> dict[str, Any]:
                 table["data"] = {"volumes": VOLUMES, "splits": {k: len(v) for k, v in prepared.splits.items()}}
             curve: list[float] = []
             start = time.perf_counter()
-            train_supervised(point_cfg, prepared, on_epoch=lambda e, m: curve.append(m[MONITOR]), progress=False)
+            train_supervised(
+                point_cfg, prepared, on_epoch=lambda e, m: curve.append(m[MONITOR]), progress=False, score_test=False
+            )
             table["points"][key] = {MONITOR: curve, "seconds": round(time.perf_counter() - start, 1)}
             atomic_write_json(CURVES, table)
             print(f"[{i + 1}/{space.size}] {key}: best {max(curve):.4f} in {time.perf_counter() - start:.0f}s", flush=True)

@@ -104,6 +104,7 @@ class ModelLearner:
             checkpoint_path=checkpoint,
             init_state=init_state,
             progress=self.progress,
+            score_test=kind == "det",  # the twin only scores the pool
         )
         metrics = {f"val_{k}": v for k, v in result.val_metrics.items()}
         metrics.update({f"test_{k}": v for k, v in result.test_metrics.items()})

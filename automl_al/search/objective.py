@@ -66,7 +66,9 @@ class SupervisedTrainer:
         from automl_al.training.supervised import train_supervised
 
         try:
-            result = train_supervised(cfg, self._data(cfg), on_epoch=on_epoch, progress=self.progress)
+            result = train_supervised(
+                cfg, self._data(cfg), on_epoch=on_epoch, progress=self.progress, score_test=False
+            )
         finally:
             # Free the trial's model (and GPU memory) held in reference cycles before the next trial;
             # here rather than Optuna's gc_after_trial, which costs ~0.5 s even for a replayed trial.

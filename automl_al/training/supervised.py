@@ -64,12 +64,16 @@ def train_supervised(
     init_state: dict[str, Any] | None = None,
     progress: bool = True,
     log_model: bool = False,
+    score_test: bool = True,
 ) -> SupervisedResult:
     """Build ``cfg.model``, fit it on the labeled pool (or ``train_ids`` / ``train_dataset``),
-    then score it on the validation and test splits.
+    then score it on the test split.
 
+    The validation scores are the best epoch's, which ``fit`` measured on the weights it keeps
+    (the metrics sum counts over the whole split, so evaluating again would give the same numbers).
     ``train_dataset`` lets the active-learning loop train on labels the oracle supplied;
-    ``init_state`` warm-starts from an earlier model's weights.
+    ``init_state`` warm-starts from an earlier model's weights; ``score_test=False`` skips the test
+    split where nothing reads it (search trials, the MC-dropout twin).
     """
     seed_everything(cfg.seed)
     if train_dataset is None:
@@ -101,12 +105,14 @@ def train_supervised(
         progress=progress,
     )
     device = select_device(cfg.train.device)
-    eval_kw: dict[str, Any] = dict(task=cfg.task, classes=cfg.data.classes, batch_size=max(cfg.train.batch_size, 16), device=device)
-    result = SupervisedResult(model=model, fit=fitted)
-    if val_ds is not None:
-        result.val_metrics = evaluate(model, val_ds, **eval_kw)
-    if test_ids:
-        result.test_metrics = evaluate(model, prepared.dataset(test_ids), **eval_kw)
+    val_metrics = {k.removeprefix("val_"): v for k, v in fitted.best_metrics.items() if k.startswith("val_")}
+    val_metrics.pop("loss", None)
+    result = SupervisedResult(model=model, fit=fitted, val_metrics=val_metrics)
+    if score_test and test_ids:
+        result.test_metrics = evaluate(
+            model, prepared.dataset(test_ids), task=cfg.task, classes=cfg.data.classes,
+            batch_size=max(cfg.train.batch_size, 16), device=device,
+        )
     if tracker is not None:
         tracker.log_metrics(
             {**_prefixed(result.val_metrics, "final_val_"), **_prefixed(result.test_metrics, "test_")}
