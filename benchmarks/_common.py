@@ -27,7 +27,6 @@ BAAL_DIR = ROOT / "benchmarks" / ".baal"  # baal lives here only; never a projec
 # baal 2.1 imports structlog and torchmetrics at package import; installed without their own deps.
 BAAL_PACKAGES = ("baal==2.1.0", "structlog>=22,<23", "torchmetrics>=1.7.3,<2", "lightning-utilities")
 MACHINE = "2 CPU cores, no GPU (shared with other engineers' test runs)"
-DATE = "2026-11-24"
 
 
 def hippocampus_subset(n_volumes: int, out: Path) -> Path:
@@ -129,7 +128,7 @@ def write_results(script: str, command: str, lines: list[str], last_line: str) -
         f"- command: `{command}`",
         f"- machine: {MACHINE}; torch {torch.__version__}, {torch.get_num_threads()} intra-op thread(s), "
         f"Python {platform.python_version()}",
-        f"- date: {DATE} (measured {datetime.datetime.now().isoformat(timespec='minutes')})",
+        f"- date: {datetime.datetime.now().isoformat(sep=' ', timespec='minutes')}",
         "",
         *lines,
         "",
