@@ -97,7 +97,9 @@ def test_killed_worker_repeats_no_completed_trial(tmp_path: Path) -> None:
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     assert before, "never saw a completed trial followed by a running one"
+    before = optuna.load_study(study_name="demo-search", storage=storage).trials  # as the kill left them
     killed = before[-1]
+    assert killed.state == TrialState.RUNNING
     done_before = {t.number: t.params for t in before if t.state == TrialState.COMPLETE}
 
     assert subprocess.run(cmd, capture_output=True, timeout=300, env=env).returncode == 0
@@ -105,6 +107,8 @@ def test_killed_worker_repeats_no_completed_trial(tmp_path: Path) -> None:
     assert {t.number: t.params for t in after if t.number in done_before} == done_before  # untouched
     assert after[killed.number].state == TrialState.FAIL  # the killed trial, failed by the restart ...
     (retry,) = [t for t in after if t.user_attrs.get("retry_of") == killed.number]
-    assert retry.params == killed.params and retry.state == TrialState.COMPLETE  # ... and run again
+    # ... and run again: the point as far as it was sampled (a kill between two suggestions leaves
+    # the rest to the sampler)
+    assert retry.params.items() >= killed.params.items() and retry.state == TrialState.COMPLETE
     assert sum(t.state == TrialState.COMPLETE for t in after) == 3  # the target, nothing repeated
     assert len(after) == 4
