@@ -24,8 +24,9 @@ under-training, not the choice of images, and every arm jumped at the same phase
 Sized for the 2-core machine (one torch thread per process: two threads beside other busy
 processes train 10x slower here). The defaults (16 volumes -> about 280 pool slices, 10 + 10 per
 phase, 12 phases -> up to about 42 % of the pool, 6 arms x 3 seeds) took two 42-minute processes
-side by side (about 49 minutes each with ``--all-slices``) and leave 360 checkpoints of 3.6 MB
-(16 GB of 45 MB ones before the encoder's unused stages were dropped at build).
+side by side (about 49 minutes each with ``--all-slices``). By count they leave 348 checkpoints of
+3.6 MB, about 1.25 GB; 16 GB was measured when each was 45 MB, before unused encoder stages were
+dropped at build.
 ``--run-dir`` keeps the runs and resumes there, so two processes with disjoint ``--arms`` can share
 the cores (start the second once ``RUN_DIR/compare/full/metrics.json`` exists), and a last call
 with every arm reads their runs and writes the report.
