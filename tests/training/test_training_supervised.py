@@ -48,3 +48,8 @@ def test_search_trials_and_the_twin_skip_the_test_split(demo, monkeypatch: pytes
 
     assert result.test_metrics == {} and evaluated == []
     assert result.val_metrics["iou"] == result.fit.best_metrics["val_iou"]
+
+    from automl_al.search.objective import SupervisedTrainer
+
+    outcome = SupervisedTrainer(progress=False)(cfg, lambda epoch, metrics: None, "val_iou")
+    assert evaluated == [] and outcome.value == result.fit.best_metrics["val_iou"]  # a trial: no test pass
