@@ -213,8 +213,17 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _resolve_beside(raw: dict[str, Any], section: str, key: str, folder: Path) -> None:
+    """A relative file name in ``raw[section][key]`` that exists beside the config becomes absolute."""
+    node = raw.get(section)
+    value = node.get(key) if isinstance(node, dict) else None
+    if isinstance(value, str) and value and not Path(value).is_absolute() and (folder / value).is_file():
+        node[key] = str((folder / value).resolve())
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Load and validate a YAML config; relative data paths resolve against the file's folder."""
+    """Load and validate a YAML config; relative data paths resolve against the file's folder, and so
+    do a search space or encoder weights file found there."""
     raw: dict[str, Any] = {}
     source = "<defaults>"
     if path is not None:
@@ -234,11 +243,10 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             for key in ("path", "labels_csv"):
                 if data.get(key) and not Path(data[key]).is_absolute():
                     data[key] = str((path.parent / data[key]).resolve())
-        search = raw.get("search")
-        if isinstance(search, dict) and search.get("space") and not Path(search["space"]).is_absolute():
-            beside = path.parent / search["space"]
-            if beside.is_file():  # else: relative to the CWD, or a shipped space (automl_al.search.space)
-                search["space"] = str(beside.resolve())
+        # A space or weights file beside the config is found there; any other name stays as given
+        # (relative to the CWD, a shipped space of automl_al.search.space, a named weight set).
+        _resolve_beside(raw, "search", "space", path.parent)
+        _resolve_beside(raw, "model", "encoder_weights", path.parent)
     raw = _merge(raw, parse_overrides(overrides))
     try:
         return Config.model_validate(raw)

@@ -26,8 +26,19 @@ def _config(tmp_path: Path, weights: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("verb", [["train"], ["learn"], ["compare", "--acquisition", "random", "--seeds", "1"]])
-def test_missing_weights_file_is_one_line_naming_it(verb: list[str], tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize(
+    "verb", [["train"], ["search"], ["learn"], ["compare", "--acquisition", "random", "--seeds", "1"]]
+)
+def test_missing_weights_file_is_one_line_naming_it(
+    verb: list[str], tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found before any data is prepared (hours on a real dataset), not in every trial or phase."""
+    import automl_al.data
+
+    def too_late(*args, **kwargs):
+        raise AssertionError("data prepared before the weights file was checked")
+
+    monkeypatch.setattr(automl_al.data, "prepare_data", too_late)
     missing = tmp_path / "nowhere" / "encoder.pth"
     code = main([*verb, str(_config(tmp_path, str(missing))), "--no-progress"])
 

@@ -56,6 +56,23 @@ def test_relative_data_path_resolves_against_config_folder(tmp_path):
     assert load_config(p).data.path == (tmp_path / "imgs").resolve()
 
 
+def test_weights_and_space_files_beside_the_config_are_found_there(tmp_path, monkeypatch):
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "encoder.pth").write_bytes(b"")
+    (tmp_path / "cfg" / "space.yaml").write_text("")
+    text = "model:\n  encoder_weights: {}\nsearch:\n  space: {}\n"
+    monkeypatch.chdir(tmp_path)
+    beside = load_config(write(tmp_path / "cfg", text.format("encoder.pth", "space.yaml")))
+    assert beside.model.encoder_weights == str((tmp_path / "cfg" / "encoder.pth").resolve())
+    assert beside.search.space == (tmp_path / "cfg" / "space.yaml").resolve()
+    # anything else stays as written: a named weight set, a shipped space, a file in the CWD
+    elsewhere = load_config(write(tmp_path / "cfg", text.format("imagenet", "segmentation-cpu.yaml")))
+    assert elsewhere.model.encoder_weights == "imagenet"
+    assert elsewhere.search.space == Path("segmentation-cpu.yaml")
+    cwd_file = load_config(write(tmp_path / "cfg", text.format("weights/encoder.pth", "space.yaml")))
+    assert cwd_file.model.encoder_weights == "weights/encoder.pth"
+
+
 def test_folder_source_requires_path():
     with pytest.raises(ConfigError, match="data.path is required"):
         load_config(None, ["data.source=folder"])

@@ -28,6 +28,7 @@ from automl_al.active.curves import Row, curves_png, first_reaching, table_csv, 
 from automl_al.active.learner import PrefixedTracker
 from automl_al.active.run import run_active
 from automl_al.config import Config, ConfigError, Task
+from automl_al.models import check_pretrained
 from automl_al.tracking import NullTracker, Tracker
 from automl_al.training.metrics import SUMMARY_METRICS
 from automl_al.utils import atomic_write_bytes, atomic_write_json
@@ -191,6 +192,7 @@ def run_compare(
 
     metric = check_compare_args(cfg, acquisitions, seeds, metric)
     cfg, _ = resolve_architecture(cfg)
+    check_pretrained(cfg.model, cfg.task, cfg.data.in_channels, cfg.data.classes)
     tracker = tracker or NullTracker()
     prepared = prepared if prepared is not None else prepare_data(cfg, progress=progress)
     if not prepared.splits[metric.split("_", 1)[0]]:

@@ -21,6 +21,7 @@ from automl_al.active.loop import ActiveLoop, ActiveResult, InitialSelector, Run
 from automl_al.active.oracles import create_oracle
 from automl_al.active.summary import write_summary
 from automl_al.config import Config, ConfigError, save_config
+from automl_al.models import check_pretrained
 from automl_al.tracking import NullTracker, Tracker
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ def run_active(
     if best is not None:
         model = cfg.model.encoder if cfg.task == "classification" else f"{cfg.model.arch} + {cfg.model.encoder}"
         log.info("architecture from %s: %s", best, model)
+    check_pretrained(cfg.model, cfg.task, cfg.data.in_channels, cfg.data.classes)
     tracker = tracker or NullTracker()
     prepared = prepared if prepared is not None else prepare_data(cfg, progress=progress)
     _check_splits(cfg, prepared)

@@ -6,10 +6,10 @@ smp and timm are imported only when a model is built (importing smp takes second
 
 from automl_al.models import rules
 from automl_al.models.dropout import DropoutPlacementError
-from automl_al.models.factory import build_model, model_summary
+from automl_al.models.factory import build_model, check_pretrained, model_summary
 from automl_al.models.mc import MCDropoutError, mc_dropout_mode, mc_probs, verify_mc_dropout
 from automl_al.models.rules import IncompatibleModelError
-from automl_al.models.weights import WeightsLoadError, WeightsUnavailableError
+from automl_al.models.weights import WeightsLoadError, WeightsUnavailableError, check_weights_file
 
 __all__ = [
     "DropoutPlacementError",
@@ -18,6 +18,8 @@ __all__ = [
     "WeightsLoadError",
     "WeightsUnavailableError",
     "build_model",
+    "check_weights_file",
+    "check_pretrained",
     "mc_dropout_mode",
     "mc_probs",
     "model_summary",

@@ -42,6 +42,14 @@ def build_model(
     raise ValueError(f"unknown task {task!r}; valid: segmentation, classification")
 
 
+def check_pretrained(cfg: ModelConfig, task: Task, in_channels: int, classes: int) -> None:
+    """Build the model once when ``cfg.encoder_weights`` is set, before data preparation, so that a
+    missing file, a file that does not fit or a named set absent from the caches fails in seconds.
+    Without pretrained weights there is nothing to check and nothing is built."""
+    if cfg.encoder_weights is not None:
+        build_model(cfg, task, in_channels, classes)
+
+
 def build_segmentation(cfg: ModelConfig, in_channels: int, classes: int) -> nn.Module:
     check_compatible(cfg.arch, cfg.encoder, encoder_depth=cfg.encoder_depth)
     import segmentation_models_pytorch as smp

@@ -84,8 +84,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     ``state_dict`` / ``model`` entry is unwrapped."""
     path = Path(path)
     if not path.is_file():
+        where = "" if path.is_absolute() else f" (a relative name is looked for beside the config, then in {Path.cwd()})"
         raise WeightsLoadError(
-            f"model.encoder_weights: file {path} does not exist; give an existing .pth / .pt / "
+            f"model.encoder_weights: file {path} does not exist{where}; give an existing .pth / .pt / "
             ".safetensors file, a named weight set such as 'imagenet', or null"
         )
     try:
@@ -103,6 +104,13 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsLoadError(f"model.encoder_weights: {path} does not hold a state dict of tensors")
     return state
+
+
+def check_weights_file(weights: str | None) -> None:
+    """Read ``model.encoder_weights`` once when it names a file, so that a missing or unreadable file
+    fails in seconds rather than in every search trial after data preparation."""
+    if weights is not None and is_weight_file(weights):
+        read_state_dict(weights)
 
 
 def load_weights_file(module: nn.Module, path: str | Path, *, skip_prefixes: tuple[str, ...] = ()) -> None:
@@ -127,6 +135,7 @@ __all__ = [
     "WeightsLoadError",
     "WeightsUnavailableError",
     "cache_locations",
+    "check_weights_file",
     "is_weight_file",
     "load_weights_file",
     "offline_hub",

@@ -27,6 +27,7 @@ from optuna.trial import TrialState
 
 from automl_al.config import Config, save_config
 from automl_al.errors import AutomlAlError
+from automl_al.models import check_weights_file
 from automl_al.search.failures import judged_count, recover_orphans
 from automl_al.search.leaderboard import format_table, leaderboard_rows, progress_callback, to_csv, trial_config
 from automl_al.search.objective import Objective, SupervisedTrainer, Trainer
@@ -160,6 +161,7 @@ def run_search(
     ``<run_dir>/search/optuna.db``, the config's ``name``). ``tracker=None`` tracks nothing.
     ``trainer`` replaces supervised training (e.g. a replay of cached learning curves).
     """
+    check_weights_file(cfg.model.encoder_weights)
     space = load_space(resolve_space_path(cfg.search.space), cfg)
     if space.task != cfg.task:
         raise SearchSpaceError(f"{space.path}: task: the space is for {space.task} but the config's task is {cfg.task}")

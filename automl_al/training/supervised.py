@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 
 from automl_al.config import Config, dump_config, with_class_names
 from automl_al.data.records import DataError
-from automl_al.models import build_model
+from automl_al.models import build_model, check_pretrained
 from automl_al.training.evaluate import evaluate
 from automl_al.training.loop import FitResult, fit
 from automl_al.utils import seed_everything, select_device
@@ -128,6 +128,7 @@ def train_from_config(cfg: Config, tracker: Tracker, *, progress: bool = True) -
     from automl_al.data import prepare_data, summarize
     from automl_al.utils import atomic_write_text
 
+    check_pretrained(cfg.model, cfg.task, cfg.data.in_channels, cfg.data.classes)
     out_dir = cfg.run_dir / "train"
     out_dir.mkdir(parents=True, exist_ok=True)
     prepared = prepare_data(cfg, progress=progress)

@@ -13,7 +13,7 @@ from huggingface_hub import constants
 from safetensors.torch import save_file
 
 from automl_al.config import ModelConfig
-from automl_al.models import WeightsLoadError, WeightsUnavailableError, build_model
+from automl_al.models import WeightsLoadError, WeightsUnavailableError, build_model, check_pretrained, check_weights_file
 
 
 @pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
@@ -60,6 +60,28 @@ def test_mismatched_file_lists_the_keys(tmp_path: Path) -> None:
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(WeightsLoadError, match="nowhere.pth does not exist"):
         build_model(model_cfg(encoder_weights=str(tmp_path / "nowhere.pth")), "segmentation", 1, 2)
+
+
+def test_relative_missing_file_says_where_it_was_looked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(WeightsLoadError, match=f"encoder.pth does not exist .*beside the config, then in {tmp_path}"):
+        check_weights_file("weights/encoder.pth")
+    check_weights_file(None)
+    check_weights_file("imagenet")  # a named set: the search checks it per encoder, in each trial
+
+
+def test_check_pretrained_builds_only_when_weights_are_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wrong = tmp_path / "wrong.pth"
+    torch.save({"conv1.weight": torch.zeros(64, 1, 7, 7)}, wrong)
+    with pytest.raises(WeightsLoadError, match="does not fit"):
+        check_pretrained(model_cfg(encoder_weights=str(wrong)), "segmentation", 1, 2)
+
+    import automl_al.models.factory as factory
+
+    built: list[object] = []
+    monkeypatch.setattr(factory, "build_model", lambda *args, **kwargs: built.append(args))
+    check_pretrained(model_cfg(), "segmentation", 1, 2)
+    assert built == []  # random initialisation: nothing to check, no model built
 
 
 @pytest.mark.parametrize(
