@@ -13,16 +13,20 @@ towards ``search.n_trials``, so the budget counts judged configurations only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from automl_al.errors import AutomlAlError
 from automl_al.training import NonFiniteLossError
 
 MAX_LOST_ATTEMPTS = 3
 REASON_CHARS = 500
+log = logging.getLogger(__name__)
 
 
 def classify(exc: BaseException) -> str:
@@ -40,6 +44,34 @@ def classify(exc: BaseException) -> str:
     if isinstance(exc, IncompatibleModelError):
         return "incompatible_model"
     return "error"
+
+
+def is_expected(exc: BaseException) -> bool:
+    """A failure the user can act on from its one-line reason (a bad weights file, an incompatible
+    pair, out of memory, a non-finite loss); any other exception is a bug whose traceback matters."""
+    return isinstance(exc, AutomlAlError) or classify(exc) != "error"
+
+
+class _TracebackOnlyForBugs(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None and is_expected(record.exc_info[1]):
+            log.debug("trial failed", exc_info=record.exc_info)  # shown with -v
+            record.exc_info = record.exc_text = None
+        return True
+
+
+@contextmanager
+def tracebacks_only_for_bugs() -> Iterator[None]:
+    """Optuna logs every failed trial with its traceback, which buries the progress lines when, say,
+    every trial lacks its pretrained weights. For an expected failure (:func:`is_expected`) its
+    warning keeps the one-line reason and the traceback goes to DEBUG; a bug keeps its traceback."""
+    logger = logging.getLogger("optuna.study._optimize")
+    only_bugs = _TracebackOnlyForBugs()
+    logger.addFilter(only_bugs)
+    try:
+        yield
+    finally:
+        logger.removeFilter(only_bugs)
 
 
 def describe(exc: BaseException) -> str:

@@ -28,7 +28,7 @@ from optuna.trial import TrialState
 from automl_al.config import Config, save_config
 from automl_al.errors import AutomlAlError
 from automl_al.models import check_weights_file
-from automl_al.search.failures import judged_count, recover_orphans
+from automl_al.search.failures import judged_count, recover_orphans, tracebacks_only_for_bugs
 from automl_al.search.leaderboard import format_table, leaderboard_rows, progress_callback, to_csv, trial_config
 from automl_al.search.objective import Objective, SupervisedTrainer, Trainer
 from automl_al.search.pruners import make_pruner
@@ -118,7 +118,8 @@ def _optimize(study: optuna.Study, objective: Objective, cfg: Config, progress: 
     callbacks: list[Any] = [_StopAtTarget(cfg.search.n_trials)]
     if progress:
         callbacks.append(progress_callback(objective.monitor))
-    study.optimize(objective, timeout=cfg.search.timeout, catch=(Exception,), callbacks=callbacks)
+    with tracebacks_only_for_bugs():
+        study.optimize(objective, timeout=cfg.search.timeout, catch=(Exception,), callbacks=callbacks)
 
 
 def _finish(study: optuna.Study, cfg: Config, tracker: Tracker, url: str, progress: bool) -> SearchResult:

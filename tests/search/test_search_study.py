@@ -4,6 +4,7 @@ best.yaml and the leaderboard. (Real training end to end: test_search_cli.py.)""
 from __future__ import annotations
 
 import csv
+import logging
 from pathlib import Path
 
 import optuna
@@ -12,6 +13,7 @@ import torch
 from optuna.trial import TrialState
 
 from automl_al.config import Config, load_config
+from automl_al.models import WeightsLoadError
 from automl_al.search import SearchError, run_search
 from automl_al.search.leaderboard import progress_line
 from automl_al.search.storage import StorageError, default_storage_url, worker_lock
@@ -86,6 +88,27 @@ def test_failing_trial_is_recorded_and_the_study_goes_on(search_cfg: Config) -> 
     assert all("ValueError: decoder exploded" in t.user_attrs["fail_reason"] for t in failed)
     assert len(trials) == 6  # failures count towards n_trials (not retried)
     assert any(t.state == TrialState.COMPLETE for t in trials)
+
+
+def test_failed_trial_logs_a_traceback_only_for_a_bug(search_cfg: Config, caplog) -> None:
+    """An error the user acts on from its reason keeps Optuna's one-line warning; a bug keeps its traceback."""
+
+    def fail(cfg: Config):
+        if cfg.model.arch == "FPN":
+            return WeightsLoadError("model.encoder_weights: file fpn.pth does not exist")
+        return ValueError("a bug in the trainer") if cfg.model.encoder == "resnet18" else None
+
+    with caplog.at_level(logging.DEBUG):
+        run_search(_with(search_cfg, n_trials=8), trainer=CurveTrainer(fail), progress=False)
+    warnings = [r for r in caplog.records if r.name == "optuna.study._optimize" and "because of" in r.getMessage()]
+    expected = [r for r in warnings if "WeightsLoadError" in r.getMessage()]
+    bugs = [r for r in warnings if "ValueError" in r.getMessage()]
+    assert expected and bugs and len(expected) + len(bugs) == len(warnings)
+    assert all(r.exc_info is None and "fpn.pth does not exist" in r.getMessage() for r in expected)
+    assert all(r.exc_info is not None for r in bugs)
+    moved = [r for r in caplog.records if r.levelno == logging.DEBUG and r.exc_info and "failures" in r.name]
+    assert len(moved) == len(expected)  # the traceback of an expected failure is still there with -v
+    assert not logging.getLogger("optuna.study._optimize").filters  # the filter ends with the search
 
 
 def test_out_of_memory_is_retried_once_with_half_the_batch(search_cfg: Config) -> None:
