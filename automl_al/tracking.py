@@ -148,13 +148,20 @@ class MlflowTracker:
         self._mlflow.log_text(text, artifact_file)
 
     def log_model(self, model: Any, example_input: np.ndarray, name: str = "model") -> str | None:
-        """Log a torch model with a signature inferred from one example batch."""
+        """Log a torch model with a signature inferred from one example batch.
+
+        MLflow saves it with ``torch.export``, which turns a batch size of one into a constant of the
+        exported program (a logged model that refuses every other batch size), so a batch of one is
+        sent as two copies.
+        """
         if not self.log_models:
             return None
         import mlflow.pytorch
         import torch
         from mlflow.models import infer_signature
 
+        if len(example_input) < 2:
+            example_input = np.concatenate([example_input, example_input])
         model.eval()
         device = next(model.parameters()).device
         with torch.no_grad():

@@ -48,15 +48,22 @@ def test_resume_existing_run_id(uri):
     assert [m.value for m in hist] == [1.0, 2.0]
 
 
-def test_log_model_with_signature(uri):
+def test_log_model_with_signature_takes_any_batch_size(uri):
+    """Logged from a single example image, the model still predicts batches: torch.export (MLflow's
+    pt2 format) would make a batch of one a constant of the exported program."""
     tracker = MlflowTracker("exp-c", uri)
-    model = torch.nn.Conv2d(1, 2, 1)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 1), torch.nn.BatchNorm2d(2)).eval()
     with tracker.start_run("m"):
         model_uri = tracker.log_model(model, np.zeros((1, 1, 8, 8), np.float32))
     loaded = mlflow.pyfunc.load_model(model_uri)
     sig = loaded.metadata.signature
     assert sig.inputs.to_dict()[0]["tensor-spec"]["shape"] == (-1, 1, 8, 8)
     assert sig.outputs.to_dict()[0]["tensor-spec"]["shape"] == (-1, 2, 8, 8)
+    batch = np.random.default_rng(0).normal(size=(3, 1, 8, 8)).astype(np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(batch)).numpy()
+    np.testing.assert_allclose(loaded.predict(batch), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(loaded.predict(batch[:1]), expected[:1], rtol=1e-5, atol=1e-6)
 
 
 def test_null_tracker_is_inert():

@@ -6,10 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pytest
+import torch
 import yaml
 
 from automl_al.cli import main
+from automl_al.predict import load_predictor
 
 TINY = {
     "model": {"arch": "Unet", "encoder": "resnet18", "encoder_depth": 3},
@@ -48,7 +51,13 @@ def test_train_logs_a_run_with_metrics_and_model(kind: str, tmp_path: Path, requ
     assert 0.0 <= run.data.metrics["test_iou"] <= 1.0
     assert run.data.params["model.encoder"] == "resnet18"
     assert mlflow.get_logged_model(model_uri.removeprefix("models:/")).source_run_id == run.info.run_id
-    assert (tmp_path / "run" / "train" / "model.pt").is_file()
+    # The logged model predicts a batch as the checkpoint does (any batch size: MLflow serving).
+    predictor = load_predictor(tmp_path / "run" / "train")
+    shape = (3, predictor.cfg.data.in_channels, *predictor.cfg.data.image_size)
+    batch = np.random.default_rng(0).normal(size=shape).astype(np.float32)
+    with torch.no_grad():
+        expected = predictor.model(torch.from_numpy(batch)).numpy()
+    np.testing.assert_allclose(mlflow.pyfunc.load_model(model_uri).predict(batch), expected, rtol=1e-4, atol=1e-4)
 
 
 def test_train_names_the_problem_instead_of_a_traceback(tmp_path: Path, capsys) -> None:
