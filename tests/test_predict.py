@@ -136,6 +136,41 @@ def test_classification_writes_one_csv_row_per_image(tmp_path: Path) -> None:
         assert float(row["uncertainty"]) == pytest.approx(-(p * np.log(p)).sum(), abs=1e-4)
 
 
+def _untrained_model_folder(folder: Path) -> Path:
+    """config.yaml + model.pt of an untrained tiny model: enough where only the files matter."""
+    from automl_al.config import Config, save_config
+    from automl_al.models import build_model
+    from automl_al.training.checkpoint import save_checkpoint
+
+    cfg = Config.model_validate({"model": {"encoder": "resnet18", "encoder_depth": 3}, "data": {"image_size": [32, 32]}})
+    save_checkpoint(folder / "model.pt", build_model(cfg.model, cfg.task, cfg.data.in_channels, cfg.data.classes))
+    save_config(cfg, folder / "config.yaml")
+    return folder
+
+
+def test_unreadable_files_stop_predict_by_name_or_are_skipped_and_listed(tmp_path: Path, capsys) -> None:
+    model = _untrained_model_folder(tmp_path / "model")
+    inputs = tmp_path / "export"
+    inputs.mkdir()
+    for name in ("a.png", "c.png"):
+        Image.fromarray(np.random.default_rng(0).integers(0, 255, (30, 40), dtype=np.uint8)).save(inputs / name)
+    (inputs / "b.png").write_bytes((inputs / "a.png").read_bytes()[:60])  # truncated
+    (inputs / "report.dcm").write_bytes(b"")
+    args = ["predict", str(model), str(inputs), str(tmp_path / "out"), "--device", "cpu", "--no-progress"]
+
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{inputs / 'b.png'}: unreadable or truncated image" in err and "--skip-bad" in err
+
+    assert main([*args, "--skip-bad"]) == 0
+    printed = capsys.readouterr().out
+    assert "skipped 2 file(s)" in printed
+    assert f"{inputs / 'b.png'}: unreadable" in printed and f"{inputs / 'report.dcm'}: empty file" in printed
+    masks = sorted((tmp_path / "out").iterdir())
+    assert [m.name for m in masks] == ["a.png", "c.png"]
+    assert all(np.asarray(Image.open(m)).shape == (30, 40) for m in masks)
+
+
 def test_model_trained_from_a_local_weights_file_loads_without_it(tmp_path: Path) -> None:
     """The checkpoint holds every weight: the pretrained file it started from may be gone (another machine)."""
     import torch

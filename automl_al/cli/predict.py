@@ -27,17 +27,26 @@ class PredictCommand(Command):
         parser.add_argument("--mc-samples", type=int, default=20, metavar="T", help="MC passes when the model has dropout (default 20)")
         parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
         parser.add_argument("--tracking-uri", help="MLflow tracking URI for models:/ and runs:/ (default $MLFLOW_TRACKING_URI or the local store)")
+        parser.add_argument("--skip-bad", action="store_true", help="skip files that cannot be read as images and list them")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def run(self, args: argparse.Namespace) -> int:
+        from automl_al.data.records import BadFileError
         from automl_al.predict import load_predictor, predict_files
 
         if args.mc_samples < 1:
             raise CommandError(f"--mc-samples must be >= 1, got {args.mc_samples}")
         predictor = load_predictor(args.model, tracking_uri=args.tracking_uri)
-        summary = predict_files(
-            predictor, args.inputs, args.out, uncertainty=args.uncertainty, mc_samples=args.mc_samples,
-            device=args.device, progress=not args.no_progress,
-        )
+        try:
+            summary = predict_files(
+                predictor, args.inputs, args.out, uncertainty=args.uncertainty, mc_samples=args.mc_samples,
+                device=args.device, progress=not args.no_progress, on_bad_file="skip" if args.skip_bad else "error",
+            )
+        except BadFileError as e:
+            raise CommandError(f"{e} (--skip-bad leaves such files out and lists them)") from e
         print(f"{summary.inputs} input file(s) -> {len(summary.written)} file(s) in {args.out} (uncertainty: {summary.method})")
+        if summary.skipped:
+            print(f"skipped {len(summary.skipped)} file(s) that are not readable images:")
+            for path, problem in summary.skipped:
+                print(f"  {path}: {problem}")
         return 0

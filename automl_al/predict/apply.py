@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -20,9 +21,10 @@ from tqdm.auto import tqdm
 
 from automl_al.config import DataConfig
 from automl_al.data.preprocess import fit_image, match_channels, normalize
+from automl_al.data.problems import Problems
 from automl_al.data.readers import read_image
 from automl_al.data.readers.nifti import channels_first, read_volume, slices
-from automl_al.data.records import DataError
+from automl_al.data.records import BadFileError, DataError
 from automl_al.predict.model_io import Predictor
 from automl_al.predict.uncertainty import probs_and_uncertainty, uncertainty_method
 from automl_al.utils import atomic_write_bytes, select_device
@@ -132,6 +134,7 @@ class PredictSummary:
     written: list[Path]
     inputs: int
     method: str
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, problem) with on_bad_file="skip"
 
 
 def _png_bytes(mask: np.ndarray, classes: int) -> bytes:
@@ -183,6 +186,7 @@ def predict_files(
     mc_samples: int = 20,
     device: str = "auto",
     progress: bool = True,
+    on_bad_file: Literal["error", "skip"] = "error",
 ) -> PredictSummary:
     """Predict every image or volume under ``inputs`` into ``out``.
 
@@ -190,6 +194,8 @@ def predict_files(
     DICOM) or ``<name>.nii.gz`` per volume with the input's affine and header; with ``uncertainty``
     also ``<name>_uncertainty.tif`` / ``_uncertainty.nii.gz`` (predictive entropy, nats).
     Classification: ``predictions.csv`` with the label, class name and probabilities per image.
+    ``on_bad_file="skip"`` leaves out a file that cannot be read as an image (a DICOM-SEG, a structured
+    report, a truncated file: common in PACS exports) and lists it in the summary, as ``data`` does.
     """
     cfg = predictor.cfg
     files = find_inputs(inputs)
@@ -197,9 +203,14 @@ def predict_files(
     names = cfg.data.class_names or [f"class_{k}" for k in range(cfg.data.classes)]
     written: list[Path] = []
     rows: list[list[object]] = []
+    problems = Problems(on_bad_file)
     for path, name in tqdm(files, desc="predict", unit="file", disable=not progress):
         kind = _kind(path) or "image"
-        stack, frames = _read_stack(path, kind, cfg.data.slice_axis)
+        try:
+            stack, frames = _read_stack(path, kind, cfg.data.slice_axis)
+        except BadFileError as e:
+            problems.report(e.path, e.problem)
+            continue
         pred = apply(stack)
         stem = out / _stem(name)
         if cfg.task == "classification":
@@ -229,4 +240,4 @@ def predict_files(
         writer.writerows(rows)
         atomic_write_bytes(table, buf.getvalue().encode())
         written.append(table)
-    return PredictSummary(written, len(files), uncertainty_method(apply.model, mc_samples))
+    return PredictSummary(written, len(files), uncertainty_method(apply.model, mc_samples), problems.items)
