@@ -23,7 +23,7 @@ class Problems:
     def report(self, path: str | Path, problem: str) -> None:
         """Raise for ``error``; remember the file for ``skip``. Callers skip the file after this."""
         if self.policy == "error":
-            raise BadFileError(path, problem)
+            raise BadFileError(path, problem, hint="data.on_bad_file: skip leaves such files out and lists them")
         self.items.append((str(path), problem))
 
     def __len__(self) -> int:

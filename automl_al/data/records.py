@@ -21,8 +21,8 @@ class DataError(AutomlAlError, ValueError):
 class BadFileError(DataError):
     """One file is unusable; the message always names the file and the problem."""
 
-    def __init__(self, path: object, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
+    def __init__(self, path: object, problem: str, *, hint: str = "") -> None:
+        super().__init__(f"{path}: {problem}" + (f" ({hint})" if hint else ""))
         self.path = str(path)
         self.problem = problem
 

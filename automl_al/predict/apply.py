@@ -21,7 +21,6 @@ from tqdm.auto import tqdm
 
 from automl_al.config import DataConfig
 from automl_al.data.preprocess import fit_image, match_channels, normalize
-from automl_al.data.problems import Problems
 from automl_al.data.readers import read_image
 from automl_al.data.readers.nifti import channels_first, read_volume, slices
 from automl_al.data.records import BadFileError, DataError
@@ -203,13 +202,15 @@ def predict_files(
     names = cfg.data.class_names or [f"class_{k}" for k in range(cfg.data.classes)]
     written: list[Path] = []
     rows: list[list[object]] = []
-    problems = Problems(on_bad_file)
+    skipped: list[tuple[str, str]] = []
     for path, name in tqdm(files, desc="predict", unit="file", disable=not progress):
         kind = _kind(path) or "image"
         try:
             stack, frames = _read_stack(path, kind, cfg.data.slice_axis)
         except BadFileError as e:
-            problems.report(e.path, e.problem)
+            if on_bad_file == "error":
+                raise
+            skipped.append((e.path, e.problem))
             continue
         pred = apply(stack)
         stem = out / _stem(name)
@@ -240,4 +241,4 @@ def predict_files(
         writer.writerows(rows)
         atomic_write_bytes(table, buf.getvalue().encode())
         written.append(table)
-    return PredictSummary(written, len(files), uncertainty_method(apply.model, mc_samples), problems.items)
+    return PredictSummary(written, len(files), uncertainty_method(apply.model, mc_samples), skipped)

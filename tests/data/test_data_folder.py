@@ -63,6 +63,7 @@ def assert_refused(cfg: Config, bad: Path, words: str) -> None:
     with pytest.raises(BadFileError, match=words) as info:
         prepare_data(cfg, progress=False)
     assert info.value.path == str(bad)
+    assert str(info.value).endswith("(data.on_bad_file: skip leaves such files out and lists them)")
     skipping = cfg.model_copy(update={"data": cfg.data.model_copy(update={"on_bad_file": "skip"})})
     prepared = prepare_data(skipping, progress=False)
     assert [p for p, _ in prepared.problems] == [str(bad)]
