@@ -96,7 +96,6 @@ def _full_data(cfg: Config, prepared: PreparedData, root: Path, tracker: Tracker
         result = train_supervised(
             cfg,
             prepared,
-            train_ids=list(prepared.splits["pool"]),
             tracker=PrefixedTracker(tracker, "full_"),  # type: ignore[arg-type]
             checkpoint_path=root / "full" / "model.pt",
             progress=progress,

@@ -260,7 +260,13 @@ class ActiveLoop:
             size = min(self.active.initial, budget_count(self.active.budget, len(pool)) or len(pool), len(pool))
             seed = phase_seed(self.cfg.seed, 0, "initial")
             given = [i for i in self.oracle.given_ids() if i in pool]
-            given = self.initial_selector(given, size, seed) if len(given) > size else given
+            if len(given) > size:
+                log.warning(
+                    "%d pool images come labeled but active.initial is %d: the other %d labels stay hidden "
+                    "and the oracle may be asked for them; set active.initial to %d to start from all of them",
+                    len(given), size, len(given) - size, len(given),
+                )
+                given = self.initial_selector(given, size, seed)
             candidates = [i for i in self.pool_ids if i not in set(given)]
             picked = self.initial_selector(candidates, size - len(given), seed) if size > len(given) else []
             phase.queried = given + picked

@@ -18,7 +18,7 @@ from automl_al.active.initial import kmeans_pp_initial, random_initial
 from automl_al.active.labels import LabelStore
 from automl_al.active.learner import ModelLearner
 from automl_al.active.loop import ActiveLoop, ActiveResult, InitialSelector, RunPaths
-from automl_al.active.oracles import create_oracle
+from automl_al.active.oracles import Oracle, create_oracle
 from automl_al.active.summary import write_summary
 from automl_al.config import Config, ConfigError, save_config
 from automl_al.models import check_pretrained
@@ -39,6 +39,23 @@ def _check_splits(cfg: Config, prepared: PreparedData) -> None:
         )
     if not prepared.splits["pool"]:
         raise ConfigError("the pool is empty: nothing to learn from; lower data.test_fraction / data.val_fraction")
+
+
+def _pool(cfg: Config, prepared: PreparedData, oracle: Oracle) -> list[str]:
+    """The pool the loop draws from: the images the oracle can label."""
+    pool = prepared.splits["pool"]
+    usable = oracle.answerable(pool)
+    if not usable:
+        raise ConfigError(
+            f"active.oracle: {cfg.active.oracle} can label none of the {len(pool)} pool images (none has a "
+            "label in the data); use active.oracle: folder to have a person label them"
+        )
+    if len(usable) < len(pool):
+        log.info(
+            "active.oracle %s: %d of %d pool images are unlabeled and left out (it only reveals labels the "
+            "data has; active.oracle: folder asks a person)", cfg.active.oracle, len(pool) - len(usable), len(pool),
+        )
+    return usable
 
 
 def _initial_selector(cfg: Config, learner: ModelLearner) -> InitialSelector:
@@ -83,11 +100,12 @@ def run_active(
         title = f"{cfg.name}: learning curve"
         result.report_files = write_summary(result, tracker, label=cfg.active.acquisition, title=title)
 
+    oracle = create_oracle(cfg.active.oracle, prepared, cfg)
     loop = ActiveLoop(
         cfg,
-        prepared.splits["pool"],
+        _pool(cfg, prepared, oracle),
         learner,
-        create_oracle(cfg.active.oracle, prepared, cfg),
+        oracle,
         initial_selector=_initial_selector(cfg, learner),
         tracker=tracker,
         on_finish=finish,

@@ -199,8 +199,10 @@ def test_tracking_parent_run_is_reused_on_resume_with_a_child_per_phase(make_cfg
     assert parents[-1]["tags"]["stop_reason"] == "max_phases"
 
 
-def test_more_given_labels_than_the_initial_size_are_subsampled(make_cfg):
+def test_more_given_labels_than_the_initial_size_are_subsampled_with_a_warning(make_cfg, caplog):
     oracle = FakeOracle(given=pool(20)[10:])
     make_loop(make_cfg(initial=4, max_phases=1), oracle=oracle).run()
+    assert "10 pool images come labeled but active.initial is 4: the other 6" in caplog.text
+    assert "set active.initial to 10" in caplog.text
     phase, initial = oracle.requests[0]
     assert len(initial) == 4 and set(initial) <= set(pool(20)[10:])

@@ -38,6 +38,11 @@ class Oracle(ABC):
 
     name: ClassVar[str]
 
+    def answerable(self, pool_ids: Sequence[str]) -> list[str]:
+        """The pool ids this oracle can label, in order: all of them unless it only reveals labels
+        the data already has."""
+        return list(pool_ids)
+
     def given_ids(self) -> list[str]:
         """Pool ids whose labels the user supplied up front; up to ``active.initial`` of them
         start the labeled set (phase 0) without a query."""

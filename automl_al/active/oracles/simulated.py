@@ -23,6 +23,11 @@ class SimulatedOracle(Oracle):
     def __init__(self, prepared: PreparedData) -> None:
         self._prepared = prepared
 
+    def answerable(self, pool_ids: Sequence[str]) -> list[str]:
+        """Only images the data labels: an unlabeled image has nothing to reveal."""
+        labeled = set(self._prepared.labeled_ids())
+        return [i for i in pool_ids if i in labeled]
+
     def request(self, phase: int, ids: Sequence[str], scores: Sequence[float | None]) -> dict[str, np.ndarray]:
         targets = self._prepared.targets_for(list(ids))
         return {i: np.asarray(t) for i, t in zip(ids, targets, strict=True)}
