@@ -46,6 +46,15 @@ def classify(exc: BaseException) -> str:
     return "error"
 
 
+def ends_study(exc: BaseException) -> bool:
+    """A failure every trial would meet (the data or the config, not the sampled point): the study
+    stops after this trial instead of failing each of the rest the same way."""
+    from automl_al.config import ConfigError
+    from automl_al.data.records import DataError
+
+    return isinstance(exc, (ConfigError, DataError))
+
+
 def is_expected(exc: BaseException) -> bool:
     """A failure the user can act on from its one-line reason (a bad weights file, an incompatible
     pair, out of memory, a non-finite loss); any other exception is a bug whose traceback matters."""

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import optuna
 
-from automl_al.config import Config
-from automl_al.search.failures import classify, describe, requeue
+from automl_al.config import Config, ConfigError
+from automl_al.search.failures import classify, describe, ends_study, requeue
 from automl_al.search.repeats import judged_twin
 from automl_al.search.runs import TrialRun, trial_run
 from automl_al.search.space import SearchSpace, apply_params
@@ -59,7 +59,15 @@ class SupervisedTrainer:
 
         key = cfg.data.model_dump_json()
         if key not in self._prepared:
-            self._prepared[key] = prepare_data(cfg, progress=self.progress)
+            prepared = prepare_data(cfg, progress=self.progress)
+            if not prepared.splits["val"]:
+                raise ConfigError(
+                    f"the search scores each trial on the validation split, which is empty (test "
+                    f"{len(prepared.splits['test'])}, pool {len(prepared.splits['pool'])} images; whole "
+                    "patients go to one split); raise data.val_fraction, or lower data.test_fraction when "
+                    "the data has few patients"
+                )
+            self._prepared[key] = prepared
         return self._prepared[key]
 
     def __call__(self, cfg: Config, on_epoch: EpochHook, monitor: str) -> TrialOutcome:
@@ -115,6 +123,8 @@ class Objective:
                 trial.set_user_attr("fail_reason", reason)
                 requeue(trial.study, trial, kind)
                 run.finish("failed", fail_kind=kind, fail_reason=reason)
+                if ends_study(e):
+                    trial.study.stop()
                 raise
             run.finish("complete", value=outcome.value)
         return outcome.value

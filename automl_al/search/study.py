@@ -131,8 +131,10 @@ def _finish(study: optuna.Study, cfg: Config, tracker: Tracker, url: str, progre
     if progress:
         print(format_table(rows))
     if not any(t.state == TrialState.COMPLETE for t in trials):
+        failed = [t.user_attrs.get("fail_reason") for t in trials if t.state == TrialState.FAIL]
+        common = f"; {len(failed)} failed with {failed[0]}" if failed and len(set(failed)) == 1 and failed[0] else ""
         raise SearchError(
-            f"no trial of study {study.study_name!r} completed; see the fail_reason column of {csv_path}"
+            f"no trial of study {study.study_name!r} completed{common}; see the fail_reason column of {csv_path}"
         )
     best = study.best_trial
     params = trial_config(best)

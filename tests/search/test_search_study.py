@@ -13,7 +13,9 @@ import torch
 from optuna.trial import TrialState
 
 from automl_al.config import Config, load_config
+from automl_al.data.records import BadFileError
 from automl_al.models import WeightsLoadError
+from automl_al.search.objective import SupervisedTrainer
 from automl_al.search import SearchError, run_search
 from automl_al.search.leaderboard import progress_line
 from automl_al.search.storage import StorageError, default_storage_url, worker_lock
@@ -88,6 +90,21 @@ def test_failing_trial_is_recorded_and_the_study_goes_on(search_cfg: Config) -> 
     assert all("ValueError: decoder exploded" in t.user_attrs["fail_reason"] for t in failed)
     assert len(trials) == 6  # failures count towards n_trials (not retried)
     assert any(t.state == TrialState.COMPLETE for t in trials)
+
+
+def test_a_data_error_stops_the_study_after_one_trial_and_is_the_error(search_cfg: Config) -> None:
+    """Every trial would meet it: one failed trial, not n_trials of them, and the reason in the error."""
+    broken = CurveTrainer(lambda cfg: BadFileError("/data/p1.png", "empty file (0 bytes)"))
+    with pytest.raises(SearchError, match="completed; 1 failed with BadFileError: /data/p1.png: empty file"):
+        run_search(_with(search_cfg, n_trials=4), trainer=broken, progress=False)
+    assert [t.state for t in _study(search_cfg).trials] == [TrialState.FAIL]
+
+
+def test_an_empty_validation_split_is_named_before_any_training(search_cfg: Config) -> None:
+    cfg = search_cfg.model_copy(update={"data": search_cfg.data.model_copy(update={"val_fraction": 0.0})})
+    with pytest.raises(SearchError, match="the validation split, which is empty .* raise data.val_fraction"):
+        run_search(cfg, trainer=SupervisedTrainer(progress=False), progress=False)
+    assert len(_study(cfg).trials) == 1
 
 
 def test_failed_trial_logs_a_traceback_only_for_a_bug(search_cfg: Config, caplog) -> None:
