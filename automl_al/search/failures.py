@@ -1,7 +1,7 @@
 """What a failed trial leaves behind, and which failures are worth another attempt.
 
 A trial that raises is recorded as FAIL with ``fail_kind`` / ``fail_reason`` user attributes and the
-study goes on. Three kinds are re-queued (``study.enqueue_trial``) with the same parameters:
+study goes on, unless the data or the config failed (:func:`ends_study`: every trial would). Three kinds are re-queued (``study.enqueue_trial``) with the same parameters:
 - ``out_of_memory``: once, with half the batch size (an ``overrides`` user attribute, because a
   halved batch may lie outside the space's choices);
 - ``interrupted`` (Ctrl-C): the trial was never judged, so it runs again when a worker next asks;
