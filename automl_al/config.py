@@ -140,6 +140,10 @@ class ActiveConfig(_Strict):
     iou_threshold: float | None = Field(None, gt=0, le=1)
     monitor: Literal["val", "test"] = "val"
     oracle: Literal["simulated", "folder"] = "simulated"
+    # Images that come with a label (folder oracle): "all" start the labeled set, so a person is
+    # never asked for one; "initial": up to `initial` of them do and the rest stay hidden (a
+    # rehearsal of the human loop on fully labeled data, such as the demo).
+    given_labels: Literal["all", "initial"] = "all"
     warm_start: bool = False
     dropout: Literal["head", "decoder"] = "head"
     dropout_rate: float = Field(0.2, gt=0.0, lt=1.0)

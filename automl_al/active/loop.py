@@ -260,13 +260,17 @@ class ActiveLoop:
             size = min(self.active.initial, budget_count(self.active.budget, len(pool)) or len(pool), len(pool))
             seed = phase_seed(self.cfg.seed, 0, "initial")
             given = [i for i in self.oracle.given_ids() if i in pool]
-            if len(given) > size:
-                log.warning(
-                    "%d pool images come labeled but active.initial is %d: the other %d labels stay hidden "
-                    "and the oracle may be asked for them; set active.initial to %d to start from all of them",
-                    len(given), size, len(given) - size, len(given),
+            if len(given) > size and self.active.given_labels == "initial":
+                log.info(
+                    "%d pool images come labeled; active.given_labels is 'initial', so %d of them start the "
+                    "labeled set and the other %d stay hidden until queried", len(given), size, len(given) - size,
                 )
                 given = self.initial_selector(given, size, seed)
+            elif len(given) == len(pool) > size:
+                log.info(
+                    "every pool image comes labeled, so nothing is left to ask for; active.given_labels: "
+                    "initial rehearses the loop on fully labeled data"
+                )
             candidates = [i for i in self.pool_ids if i not in set(given)]
             picked = self.initial_selector(candidates, size - len(given), seed) if size > len(given) else []
             phase.queried = given + picked

@@ -159,7 +159,7 @@ def save_mask(labels_dir: Path, sample_id: str, mask: np.ndarray) -> Path:
 
 
 def test_human_oracle_round_trip_rejects_bad_masks_by_name(tmp_path: Path) -> None:
-    config = write_config(tmp_path, oracle="folder")
+    config = write_config(tmp_path, oracle="folder", given_labels="initial")  # the demo labels every image
     run_dir = tmp_path / "run"
 
     first = learn(config)
@@ -205,7 +205,7 @@ def test_human_oracle_round_trip_rejects_bad_masks_by_name(tmp_path: Path) -> No
 
 
 def test_kill_while_waiting_and_while_writing_query_pngs(tmp_path: Path) -> None:
-    config = write_config(tmp_path, oracle="folder")
+    config = write_config(tmp_path, oracle="folder", given_labels="initial")  # the demo labels every image
     run_dir = tmp_path / "run"
     query_dir = run_dir / "queries" / "phase_01"
 

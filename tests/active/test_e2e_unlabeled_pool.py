@@ -92,6 +92,25 @@ def test_compare_full_data_model_trains_on_the_labeled_pool(mixed_cfg: Config, m
     assert result.reference >= 0 and len(result.runs["random"]) == 1
 
 
+def test_folder_oracle_starts_from_every_mask_and_asks_only_for_unlabeled_images(mixed_cfg: Config) -> None:
+    import csv
+
+    cfg = mixed_cfg.model_copy(update={"active": mixed_cfg.active.model_copy(update={"oracle": "folder"})})
+    prepared = prepare_data(cfg, progress=False)
+    labeled = set(prepared.labeled_ids())
+    labeled_pool = {i for i in prepared.splits["pool"] if i in labeled}
+    assert len(labeled_pool) > cfg.active.initial  # more masks than active.initial
+
+    result = run_active(cfg, progress=False, prepared=prepared)
+
+    assert result.status == "waiting"
+    state = StateFile(RunPaths(Path(cfg.run_dir)).state_file).load()
+    assert set(state.labeled) == labeled_pool
+    with (Path(cfg.run_dir) / "queries" / "phase_01" / "queries.csv").open(newline="") as f:
+        asked = [row["id"] for row in csv.DictReader(f)]
+    assert len(asked) == cfg.active.query_size and not set(asked) & labeled
+
+
 def test_a_pool_without_labels_needs_the_folder_oracle(tmp_path: Path) -> None:
     cfg = Config.model_validate({
         "run_dir": str(tmp_path / "run"),

@@ -199,10 +199,29 @@ def test_tracking_parent_run_is_reused_on_resume_with_a_child_per_phase(make_cfg
     assert parents[-1]["tags"]["stop_reason"] == "max_phases"
 
 
-def test_more_given_labels_than_the_initial_size_are_subsampled_with_a_warning(make_cfg, caplog):
+def test_every_given_label_starts_the_labeled_set_and_none_is_asked_for(make_cfg):
+    """More labeled images than active.initial: a person is never asked for one (given_labels: all)."""
     oracle = FakeOracle(given=pool(20)[10:])
-    make_loop(make_cfg(initial=4, max_phases=1), oracle=oracle).run()
-    assert "10 pool images come labeled but active.initial is 4: the other 6" in caplog.text
-    assert "set active.initial to 10" in caplog.text
+    make_loop(make_cfg(initial=4, query_size=3, max_phases=3), oracle=oracle).run()
+    (phase, initial), *later = oracle.requests
+    assert phase == 0 and initial == pool(20)[10:]
+    assert len(later) == 2 and all(len(ids) == 3 and not set(ids) & set(initial) for _, ids in later)
+
+
+def test_a_fully_labeled_pool_says_how_to_rehearse(make_cfg, caplog):
+    caplog.set_level("INFO")
+    oracle = FakeOracle(given=pool(20))
+    result = make_loop(make_cfg(initial=4, max_phases=3), oracle=oracle).run()
+    assert [len(ids) for _, ids in oracle.requests] == [20] and result.stop_reason == "pool_empty"
+    assert "nothing is left to ask for; active.given_labels: initial rehearses" in caplog.text
+
+
+def test_given_labels_initial_keeps_the_rest_hidden_for_a_rehearsal(make_cfg, caplog):
+    caplog.set_level("INFO")
+    oracle = FakeOracle(given=pool(20)[10:])
+    make_loop(make_cfg(initial=4, max_phases=1, given_labels="initial"), oracle=oracle).run()
+    phase, initial = oracle.requests[0]
+    assert len(initial) == 4 and set(initial) <= set(pool(20)[10:])
+    assert "10 pool images come labeled; active.given_labels is 'initial', so 4 of them" in caplog.text
     phase, initial = oracle.requests[0]
     assert len(initial) == 4 and set(initial) <= set(pool(20)[10:])

@@ -44,8 +44,8 @@ class Oracle(ABC):
         return list(pool_ids)
 
     def given_ids(self) -> list[str]:
-        """Pool ids whose labels the user supplied up front; up to ``active.initial`` of them
-        start the labeled set (phase 0) without a query."""
+        """Pool ids whose labels the user supplied up front: they start the labeled set (phase 0)
+        without a query; all of them, or up to ``active.initial`` (``active.given_labels``)."""
         return []
 
     @abstractmethod
