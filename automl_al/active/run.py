@@ -39,6 +39,11 @@ def _check_splits(cfg: Config, prepared: PreparedData) -> None:
         )
     if not prepared.splits["pool"]:
         raise ConfigError("the pool is empty: nothing to learn from; lower data.test_fraction / data.val_fraction")
+    if not prepared.splits["val"] and not prepared.splits["test"]:
+        log.warning(
+            "no labeled validation or test images (splits hold labeled images only): the phases train "
+            "but get no scores, so there is no learning curve; give masks for a few patients' images"
+        )
 
 
 def _pool(cfg: Config, prepared: PreparedData, oracle: Oracle) -> list[str]:

@@ -111,12 +111,17 @@ def test_folder_oracle_starts_from_every_mask_and_asks_only_for_unlabeled_images
     assert len(asked) == cfg.active.query_size and not set(asked) & labeled
 
 
-def test_a_pool_without_labels_needs_the_folder_oracle(tmp_path: Path) -> None:
+def test_a_pool_without_labels_needs_the_folder_oracle(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     cfg = Config.model_validate({
         "run_dir": str(tmp_path / "run"),
-        "data": {"source": "folder", "path": str(_mixed_folder(tmp_path / "data", 0, 12)), "image_size": [32, 32],
-                 "test_fraction": 0.0, "val_fraction": 0.0},
+        "data": {"source": "folder", "path": str(_mixed_folder(tmp_path / "data", 0, 12)), "image_size": [32, 32]},
+        "model": {"encoder_depth": 3},
+        "active": {"initial": 3},
         "tracking": {"enabled": False},
     })
     with pytest.raises(ConfigError, match="active.oracle: simulated can label none of the 12 pool images.*folder"):
         run_active(cfg, progress=False)
+    assert "no labeled validation or test images" in caplog.text  # nothing will score the phases
+
+    folder = cfg.model_copy(update={"active": cfg.active.model_copy(update={"oracle": "folder"})})
+    assert run_active(folder, progress=False).status == "waiting"  # a person labels the first 3
