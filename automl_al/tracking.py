@@ -117,13 +117,20 @@ class MlflowTracker:
 
     @contextlib.contextmanager
     def start_run(self, name: str, *, tags: Mapping[str, str] | None = None, run_id: str | None = None) -> Iterator[str]:
+        """A new run (nested under the active one), or the run ``run_id`` resumed. A new top-level
+        run is tagged ``versions.<library>``, so runs made with different libraries tell apart."""
         nested = self._mlflow.active_run() is not None
+        new_tags = dict(tags or {})
+        if not nested:
+            from automl_al.utils import library_versions
+
+            new_tags.update({f"versions.{k}": v for k, v in library_versions().items()})
         with self._mlflow.start_run(
             run_id=run_id,
             run_name=None if run_id else name,
             experiment_id=self.experiment_id,
             nested=nested,
-            tags=dict(tags or {}) if not run_id else None,
+            tags=new_tags if not run_id else None,
         ) as run:
             yield run.info.run_id
 

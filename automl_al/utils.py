@@ -15,6 +15,26 @@ if TYPE_CHECKING:
     import torch
 
 
+# The libraries whose versions decide a run's numbers (reported by --version, tagged on MLflow runs).
+KEY_LIBRARIES = ("torch", "torchvision", "segmentation-models-pytorch", "timm", "optuna", "mlflow", "albumentations")
+
+
+def library_versions() -> dict[str, str]:
+    """automl-al, Python and :data:`KEY_LIBRARIES` versions, read from package metadata (no imports)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from automl_al import __version__
+
+    found = {"automl-al": __version__, "python": platform.python_version()}
+    for name in KEY_LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
 def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -1,4 +1,5 @@
-"""Every verb reports a user's mistake as one line naming it (exit 2), with the traceback only under -v."""
+"""Every verb reports a user's mistake as one line naming it (exit 2), with the traceback only under -v;
+--version names the libraries behind the numbers."""
 
 from __future__ import annotations
 
@@ -46,6 +47,17 @@ def test_missing_weights_file_is_one_line_naming_it(
     assert code == 2
     assert f"automl-al {verb[0]}: error: model.encoder_weights: file {missing} does not exist" in err
     assert "Traceback" not in err
+
+
+def test_version_names_the_libraries_behind_the_numbers(capsys) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps long lines
+    assert info.value.code == 0
+    assert out.startswith(f"automl-al {version('automl-al')} (python ")
+    assert f"torch {version('torch')}" in out and f"segmentation-models-pytorch {version('segmentation-models-pytorch')}" in out
 
 
 def test_verbose_logs_the_traceback_too(tmp_path: Path, capsys, caplog) -> None:

@@ -1,3 +1,5 @@
+from importlib.metadata import version
+
 import mlflow
 import numpy as np
 import pytest
@@ -29,6 +31,10 @@ def test_nested_runs_metrics_params_and_artifacts_land(uri, tmp_path):
     assert parent.data.tags["stage"] == "search"
     child = client.get_run(child_id)
     assert child.data.tags["mlflow.parentRunId"] == parent_id
+    # the top-level run says which libraries made its numbers; its children inherit that
+    assert parent.data.tags["versions.torch"] == version("torch")
+    assert parent.data.tags["versions.automl-al"] == version("automl-al")
+    assert not any(k.startswith("versions.") for k in child.data.tags)
     history = client.get_metric_history(child_id, "val_iou")
     assert [m.step for m in history] == [0, 1, 2]
     assert "bad" not in child.data.metrics  # non-finite values are dropped, not logged as NaN

@@ -22,6 +22,7 @@ from automl_al.cli.run import RunCommand
 from automl_al.cli.search import SearchCommand
 from automl_al.cli.train import TrainCommand
 from automl_al.errors import AutomlAlError
+from automl_al.utils import library_versions
 
 COMMANDS: dict[str, type[Command]] = {c.name: c for c in (DataCommand, TrainCommand, InitCommand, RunCommand, ReportCommand, SearchCommand, LearnCommand, CompareCommand, PredictCommand)}
 
@@ -32,6 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find the right model for your medical images and grow the labeled set by active learning.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging, and the traceback of an error")
+    versions = library_versions()
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"automl-al {versions.pop('automl-al')} (" + ", ".join(f"{k} {v}" for k, v in versions.items()) + ")",
+        help="the versions of automl-al and of the libraries behind its numbers",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, cls in COMMANDS.items():
         p = sub.add_parser(name, help=cls.help, description=cls.description or cls.help)
