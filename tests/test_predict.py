@@ -156,6 +156,7 @@ def test_unreadable_files_stop_predict_by_name_or_are_skipped_and_listed(tmp_pat
         Image.fromarray(np.random.default_rng(0).integers(0, 255, (30, 40), dtype=np.uint8)).save(inputs / name)
     (inputs / "b.png").write_bytes((inputs / "a.png").read_bytes()[:60])  # truncated
     (inputs / "report.dcm").write_bytes(b"")
+    (inputs / "linked.png").symlink_to(tmp_path / "moved.png")
     args = ["predict", str(model), str(inputs), str(tmp_path / "out"), "--device", "cpu", "--no-progress"]
 
     assert main(args) == 2
@@ -164,8 +165,9 @@ def test_unreadable_files_stop_predict_by_name_or_are_skipped_and_listed(tmp_pat
 
     assert main([*args, "--skip-bad"]) == 0
     printed = capsys.readouterr().out
-    assert "skipped 2 file(s)" in printed
+    assert "skipped 3 file(s)" in printed
     assert f"{inputs / 'b.png'}: unreadable" in printed and f"{inputs / 'report.dcm'}: empty file" in printed
+    assert f"{inputs / 'linked.png'}: a broken symbolic link to {tmp_path / 'moved.png'}" in printed
     masks = sorted((tmp_path / "out").iterdir())
     assert [m.name for m in masks] == ["a.png", "c.png"]
     assert all(np.asarray(Image.open(m)).shape == (30, 40) for m in masks)

@@ -7,6 +7,7 @@ everything downstream (validation, the cache, splits, datasets) sees only :class
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,14 @@ class BadFileError(DataError):
         super().__init__(f"{path}: {problem}" + (f" ({hint})" if hint else ""))
         self.path = str(path)
         self.problem = problem
+
+
+def unopenable(path: Path, error: OSError) -> BadFileError:
+    """The error for a listed file that cannot be opened; a broken symbolic link (datasets are often
+    linked in, nnU-Net style) is named with its target."""
+    if path.is_symlink() and not path.exists():
+        return BadFileError(path, f"a broken symbolic link to {path.readlink()} (moved or deleted?)")
+    return BadFileError(path, f"cannot be read: {error.strerror or error}")
 
 
 @dataclass

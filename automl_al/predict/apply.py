@@ -53,7 +53,7 @@ def find_inputs(inputs: list[Path]) -> list[tuple[Path, Path]]:
         if item.is_file():
             found.append((item, Path(item.name)))
         elif item.is_dir():
-            files = sorted(p for p in item.rglob("*") if p.is_file() and _kind(p) is not None)
+            files = sorted(p for p in item.rglob("*") if not p.is_dir() and _kind(p) is not None)  # broken links: reported
             if not files:
                 raise DataError(f"{item}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) or NIfTI volumes in this folder")
             found += [(p, p.relative_to(item)) for p in files]

@@ -77,6 +77,14 @@ def test_zero_byte_image(folder: Path) -> None:
     assert_refused(cfg_for(folder), bad, "empty file")
 
 
+def test_broken_symbolic_link_is_reported_not_lost(folder: Path) -> None:
+    """Datasets are often linked in (nnU-Net style); a link whose target moved is named with it."""
+    bad = folder / "unlabeled" / "p1_c.png"
+    bad.unlink()
+    bad.symlink_to(folder / "moved" / "p1_c.png")
+    assert_refused(cfg_for(folder), bad, f"a broken symbolic link to {folder / 'moved' / 'p1_c.png'}")
+
+
 def test_truncated_image(folder: Path) -> None:
     bad = folder / "unlabeled" / "p1_c.png"
     bad.write_bytes(bad.read_bytes()[:60])

@@ -128,10 +128,13 @@ def test_missing_label_and_corrupt_volume_are_reported(tmp_path: Path) -> None:
     _save(root / "imagesTr" / "nolabel.nii.gz", _volume(7))
     (root / "imagesTr" / "broken.nii.gz").write_bytes(b"\x1f\x8b not really gzip")
     _save(root / "labelsTr" / "broken.nii.gz", _label())
+    (root / "imagesTr" / "linked.nii.gz").symlink_to(tmp_path / "moved.nii.gz")
+    _save(root / "labelsTr" / "linked.nii.gz", _label())
     problems = Problems("skip")
     assert list(msd_source(_cfg(root), problems)) == []
     found = dict((Path(p).name, msg) for p, msg in problems.items)
     assert "unreadable NIfTI" in found["broken.nii.gz"]
+    assert found["linked.nii.gz"] == f"a broken symbolic link to {tmp_path / 'moved.nii.gz'} (moved or deleted?)"
     assert "no label file" in found["nolabel.nii.gz"] and "labelsTr" in found["nolabel.nii.gz"]
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import tifffile
 from PIL import Image, UnidentifiedImageError
 
-from automl_al.data.records import BadFileError, Decoded
+from automl_al.data.records import BadFileError, Decoded, unopenable
 
 PILLOW_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp"}
 TIFF_SUFFIXES = {".tif", ".tiff"}
@@ -43,7 +43,7 @@ def _require_bytes(path: Path) -> None:
     try:
         size = path.stat().st_size
     except OSError as e:
-        raise BadFileError(path, f"cannot be read: {e.strerror or e}") from None
+        raise unopenable(path, e) from None
     if size == 0:
         raise BadFileError(path, "empty file (0 bytes)")
 

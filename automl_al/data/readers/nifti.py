@@ -16,7 +16,7 @@ import nibabel as nib
 import numpy as np
 from nibabel.filebasedimages import ImageFileError
 
-from automl_al.data.records import BadFileError
+from automl_al.data.records import BadFileError, unopenable
 
 
 @dataclass
@@ -36,6 +36,8 @@ def read_volume(path: Path) -> Volume:
     try:
         img = nib.load(path)
         data = np.asanyarray(img.dataobj)
+    except (FileNotFoundError, PermissionError) as e:
+        raise unopenable(Path(path), e) from None
     except (ImageFileError, OSError, EOFError, ValueError, gzip.BadGzipFile, zlib.error) as e:
         raise BadFileError(path, f"unreadable NIfTI file (truncated or not NIfTI): {e}") from None
     if data.ndim not in (3, 4):

@@ -39,10 +39,11 @@ def is_dicom_file(path: Path) -> bool:
 
 
 def find_dicom_files(root: Path) -> list[Path]:
-    """DICOM files under ``root`` (sorted, so ids and order are reproducible), outside ``masks/``."""
+    """DICOM files under ``root`` (sorted, so ids and order are reproducible), outside ``masks/``;
+    a broken link named ``*.dcm`` is kept, so that reading it reports it."""
     return sorted(
         p for p in root.rglob("*")
-        if p.is_file() and "masks" not in p.relative_to(root).parts[:-1] and is_dicom_file(p)
+        if not p.is_dir() and "masks" not in p.relative_to(root).parts[:-1] and is_dicom_file(p)
     )
 
 

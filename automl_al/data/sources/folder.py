@@ -27,10 +27,11 @@ from automl_al.data.sources.dicom import group_of
 
 
 def list_files(folder: Path) -> list[Path]:
-    """Non-hidden files of ``folder`` (not recursive), sorted; [] when it does not exist."""
+    """Non-hidden files of ``folder`` (not recursive), sorted; [] when it does not exist. A broken
+    symbolic link is listed too, so that reading it reports it instead of losing an image quietly."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    return sorted(p for p in folder.iterdir() if not p.is_dir() and not p.name.startswith("."))
 
 
 def image_files(folder: Path, problems: Problems) -> list[Path]:
