@@ -78,7 +78,7 @@ def postgres_url() -> Iterator[str]:
         opts = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
         run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(base / "server.log"), "-w", "start")
         run(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "optuna")
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/optuna"
+        yield f"postgresql://postgres@127.0.0.1:{port}/optuna"  # README's form: SQLAlchemy picks the driver
     finally:
         if (data / "postmaster.pid").exists():
             subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],

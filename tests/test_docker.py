@@ -115,7 +115,7 @@ def test_compose_has_postgres_mlflow_and_optuna_dashboard(compose) -> None:
     services = compose["services"]
     assert set(services) == {"postgres", "mlflow", "optuna-dashboard"}
     mlflow_cmd = " ".join(services["mlflow"]["command"])
-    assert "--backend-store-uri postgresql://" in mlflow_cmd and "/mlflow" in mlflow_cmd
+    assert "--backend-store-uri postgresql+psycopg2://" in mlflow_cmd and "/mlflow" in mlflow_cmd  # the driver it installs
     dashboard_storage = services["optuna-dashboard"]["command"][0]
     assert dashboard_storage.startswith("postgresql+psycopg2://") and dashboard_storage.endswith("/optuna")
     # MLflow and Optuna both keep an alembic_version table: they need two databases.

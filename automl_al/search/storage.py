@@ -78,6 +78,13 @@ def _file_lock(path: Path, *, blocking: bool) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def missing_driver(url: str, error: ImportError) -> StorageError:
+    return StorageError(
+        f"storage {display_url(url)}: database driver missing ({error}); install it, or name an installed "
+        "driver in the URL (postgresql:// works with the psycopg and psycopg2 that automl-al installs)"
+    )
+
+
 @contextlib.contextmanager
 def creation_lock(url: str) -> Iterator[None]:
     """Serialise storage/study creation among all workers of ``url``."""
@@ -89,7 +96,10 @@ def creation_lock(url: str) -> Iterator[None]:
     if make_url(url).get_backend_name() != "postgresql":
         yield
         return
-    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    except ImportError as e:
+        raise missing_driver(url, e) from e
     try:
         with engine.connect() as conn:
             conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
@@ -142,7 +152,7 @@ def open_storage(url: str, *, single_worker: bool) -> optuna.storages.RDBStorage
             lambda: optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url), **heartbeat),
         )
     except ImportError as e:
-        raise StorageError(f"storage {display_url(url)}: database driver missing ({e})") from e
+        raise missing_driver(url, e) from e
 
 
 def _engine_kwargs(url: str) -> dict[str, object]:

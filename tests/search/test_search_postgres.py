@@ -36,6 +36,8 @@ def test_two_workers_share_one_study(postgres_url: str, tiny_space: Path, tmp_pa
 
     study = optuna.load_study(study_name="shared", storage=postgres_url)
     trials = study.get_trials()
+    by_psycopg2 = optuna.load_study(study_name="shared", storage=postgres_url.replace("postgresql://", "postgresql+psycopg2://"))
+    assert [t.number for t in by_psycopg2.get_trials()] == [t.number for t in trials]  # either driver reads it
     numbers = [t.number for t in trials]
     assert len(numbers) == len(set(numbers)) and sorted(numbers) == list(range(len(numbers)))
     complete = [t for t in trials if t.state == TrialState.COMPLETE]

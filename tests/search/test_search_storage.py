@@ -10,7 +10,15 @@ from pathlib import Path
 import optuna
 import pytest
 
-from automl_al.search.storage import StorageError, default_storage_url, display_url, sqlite_path, worker_lock
+from automl_al.search.storage import (
+    StorageError,
+    creation_lock,
+    default_storage_url,
+    display_url,
+    open_storage,
+    sqlite_path,
+    worker_lock,
+)
 
 # Each process imports, says it is ready, waits for "go", then opens the storage and the study: the
 # moment two processes first use a fresh database together, the case that crashes plain Optuna.
@@ -58,6 +66,15 @@ def test_passwords_never_reach_logs_or_tags() -> None:
     assert display_url("postgresql+psycopg2://alice:s3cret@db.example:5432/optuna") == (
         "postgresql+psycopg2://alice:***@db.example:5432/optuna"
     )
+
+
+@pytest.mark.parametrize("url", ["postgresql+pg8000://u:secret@127.0.0.1:1/optuna", "mysql://u:secret@127.0.0.1:1/optuna"])
+def test_a_missing_database_driver_is_named_not_a_traceback(url: str) -> None:
+    expected = r"database driver missing \(.*\); install it, .*psycopg2 that automl-al installs"
+    with pytest.raises(StorageError, match=expected) as info:
+        with creation_lock(url):
+            open_storage(url, single_worker=False)
+    assert "secret" not in str(info.value)
 
 
 def test_sqlite_allows_one_worker_at_a_time(tmp_path: Path) -> None:
