@@ -27,7 +27,7 @@ from automl_al.active.crash import crash_point
 from automl_al.active.labels import LabelStore
 from automl_al.active.oracles import Oracle, WaitingForLabels
 from automl_al.active.selection import select_top_k, subsample_pool
-from automl_al.active.state import ActiveState, PhaseState, StateFile
+from automl_al.active.state import ActiveState, PhaseState, StateError, StateFile
 from automl_al.active.stopping import Progress, budget_count, query_count, stop_reason
 from automl_al.config import Config
 from automl_al.tracking import NullTracker, Tracker
@@ -196,7 +196,7 @@ class ActiveLoop:
         self.state_file = StateFile(self.paths.state_file)
         self.state = self.state_file.load() if self.state_file.exists() else ActiveState.new(len(self.pool_ids))
         if self.state.pool_size != len(self.pool_ids):
-            raise ValueError(
+            raise StateError(
                 f"{self.state_file.path}: the saved run has a pool of {self.state.pool_size} images but the "
                 f"data now gives {len(self.pool_ids)}; use the same data or a new run_dir"
             )

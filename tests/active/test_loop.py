@@ -167,7 +167,7 @@ def test_a_finished_run_resumes_to_the_same_result_without_work(make_cfg):
 def test_a_different_pool_is_refused(make_cfg):
     cfg = make_cfg(initial=4, max_phases=1)
     make_loop(cfg).run()
-    with pytest.raises(ValueError, match="pool of 20 images but the data now gives 25"):
+    with pytest.raises(StateError, match="pool of 20 images but the data now gives 25"):  # one line at the CLI
         make_loop(cfg, n=25)
 
 
