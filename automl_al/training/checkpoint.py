@@ -55,7 +55,7 @@ def load_checkpoint(path: str | Path, model: nn.Module) -> dict[str, Any]:
     """Load the weights at ``path`` into ``model`` (on its current device) and return ``extra``."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: checkpoint file not found")
+        raise CheckpointError(f"{path}: checkpoint file not found (deleted or moved?); restore it, or start a new run_dir")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises RuntimeError, EOFError, KeyError, UnpicklingError... by damage

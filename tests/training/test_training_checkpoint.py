@@ -46,7 +46,7 @@ def test_foreign_files_are_refused(tmp_path: Path) -> None:
     torch.save(net(0).state_dict(), bare)  # a plain state_dict, not written by save_checkpoint
     with pytest.raises(CheckpointError, match="bare.pt.*format marker"):
         load_checkpoint(bare, net(0))
-    with pytest.raises(FileNotFoundError, match="missing.pt"):
+    with pytest.raises(CheckpointError, match="missing.pt: checkpoint file not found"):
         load_checkpoint(tmp_path / "missing.pt", net(0))
 
 
