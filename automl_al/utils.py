@@ -13,6 +13,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     import torch
+    from tqdm import tqdm
 
 
 # The libraries whose versions decide a run's numbers (reported by --version, tagged on MLflow runs).
@@ -33,6 +34,21 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             found[name] = "not installed"
     return found
+
+
+LOG_INTERVAL_SECONDS = 30.0
+
+
+def progress_bar(iterable: Any = None, **kwargs: Any) -> tqdm:
+    """A tqdm bar; when stderr is not a terminal (a log file, `docker logs`, nohup) it redraws at
+    most every LOG_INTERVAL_SECONDS, so an hours-long run does not fill its log with redraws."""
+    import sys
+
+    from tqdm.auto import tqdm
+
+    if not sys.stderr.isatty():
+        kwargs.setdefault("mininterval", LOG_INTERVAL_SECONDS)
+    return tqdm(iterable, **kwargs)
 
 
 def _current_umask() -> int:

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from automl_al.utils import atomic_write_json, atomic_write_text, select_device
+from automl_al.utils import atomic_write_json, atomic_write_text, progress_bar, select_device
 
 
 def test_atomic_write_leaves_old_file_when_write_fails(tmp_path, monkeypatch):
@@ -44,3 +44,17 @@ def test_select_device_cpu_and_unavailable_cuda():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no CUDA device"):
             select_device("cuda")
+
+
+def test_progress_bars_redraw_rarely_when_stderr_is_a_log(monkeypatch, capsys):
+    """A log file (docker logs, nohup) gets the bar's first and last state, not a redraw every 0.1 s."""
+    import sys
+    import time
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    for _ in progress_bar(range(300), desc="work", file=sys.stderr):
+        time.sleep(0.001)  # 0.3 s: three redraws at tqdm's default interval
+    assert capsys.readouterr().err.count("\r") <= 2  # the opening and closing states only
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal keeps tqdm's own interval
+    assert progress_bar(range(3), file=sys.stderr).mininterval == 0.1

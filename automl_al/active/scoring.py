@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from automl_al.active.acquisition import Acquisition, Reduction
+from automl_al.utils import progress_bar
 
 ProbsFn = Callable[[Tensor], Tensor]
 
@@ -76,7 +76,7 @@ def score_pool(
     filled = 0
     start = time.perf_counter()
     with torch.inference_mode():
-        for images, index in tqdm(loader, desc="scoring pool", unit="batch", disable=not progress):
+        for images, index in progress_bar(loader, desc="scoring pool", unit="batch", disable=not progress):
             batch = len(index)
             if filled + batch > size:
                 raise ValueError(f"loader yielded more than the {size} items of its dataset")

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from automl_al.config import Config, DataConfig, Task
 from automl_al.data.datasets import CachedDataset
@@ -38,7 +37,7 @@ from automl_al.data.sources import SOURCES
 from automl_al.data.splits import make_splits
 from automl_al.data.transforms import build_transforms
 from automl_al.data.validation import RecordChecker
-from automl_al.utils import atomic_write_json, atomic_write_text
+from automl_al.utils import atomic_write_json, atomic_write_text, progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +124,7 @@ def _stream_records(cfg: Config, folder: Path, progress: bool) -> tuple[_Index, 
     targets = _NpyStream(folder / "targets.npy", np.uint8 if seg else np.int64, (h, w) if seg else ())
     index = _Index([], [], [], [], [])
     records = SOURCES.get(d.source)(d, problems)
-    for record in tqdm(records, desc=f"decoding data.source={d.source}", unit="img", disable=not progress):
+    for record in progress_bar(records, desc=f"decoding data.source={d.source}", unit="img", disable=not progress):
         usable, target = checker.check(record)
         if not usable:
             continue

@@ -17,7 +17,6 @@ from typing import Literal
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from automl_al.config import DataConfig
 from automl_al.data.preprocess import fit_image, match_channels, normalize
@@ -26,7 +25,7 @@ from automl_al.data.readers.nifti import channels_first, read_volume, slices
 from automl_al.data.records import BadFileError, DataError
 from automl_al.predict.model_io import Predictor
 from automl_al.predict.uncertainty import probs_and_uncertainty, uncertainty_method
-from automl_al.utils import atomic_write_bytes, select_device
+from automl_al.utils import atomic_write_bytes, progress_bar, select_device
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm"}
 VOLUME_SUFFIXES = (".nii.gz", ".nii")
@@ -203,7 +202,7 @@ def predict_files(
     written: list[Path] = []
     rows: list[list[object]] = []
     skipped: list[tuple[str, str]] = []
-    for path, name in tqdm(files, desc="predict", unit="file", disable=not progress):
+    for path, name in progress_bar(files, desc="predict", unit="file", disable=not progress):
         kind = _kind(path) or "image"
         try:
             stack, frames = _read_stack(path, kind, cfg.data.slice_axis)

@@ -19,6 +19,7 @@ import fcntl
 import logging
 import random
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -147,10 +148,12 @@ def open_storage(url: str, *, single_worker: bool) -> optuna.storages.RDBStorage
         "heartbeat_stale_trial_callback": retry_lost_trial,
     }
     try:
-        return _retry(
-            f"opening storage {display_url(url)}",
-            lambda: optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url), **heartbeat),
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats: stable since v2.9
+            return _retry(
+                f"opening storage {display_url(url)}",
+                lambda: optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url), **heartbeat),
+            )
     except ImportError as e:
         raise missing_driver(url, e) from e
 

@@ -25,11 +25,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
 from automl_al.config import Task, TrainConfig
 from automl_al.errors import AutomlAlError
@@ -40,7 +40,10 @@ from automl_al.training.loaders import eval_loader, train_loader
 from automl_al.training.losses import build_loss
 from automl_al.training.metrics import monitored_metric
 from automl_al.training.optim import build_optimizer, build_scheduler, step_scheduler
-from automl_al.utils import seed_everything, select_device
+from automl_al.utils import progress_bar, seed_everything, select_device
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 SYNC_EVERY = 20  # batches between host syncs (progress-bar loss and the non-finite check)
 
@@ -188,7 +191,7 @@ def fit(
     for epoch in range(1, cfg.epochs + 1):
         epoch_start = time.perf_counter()
         lr = optimizer.param_groups[0]["lr"]
-        with tqdm(total=len(loader), desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=not progress) as bar:
+        with progress_bar(total=len(loader), desc=f"epoch {epoch}/{cfg.epochs}", leave=False, disable=not progress) as bar:
             metrics = {"train_loss": trainer.train_epoch(loader, epoch, bar)}
         if val_loader is not None:
             metrics.update(trainer.validate(val_loader, task, classes))
