@@ -31,3 +31,15 @@ def test_sqlite_storage_is_refused_for_several_workers(tmp_path) -> None:
     with pytest.raises(PipelineError, match="postgresql://"):
         prepare_shared_study(f"sqlite:///{tmp_path / 'optuna.db'}", "study", NullTracker(), {})
     assert not (tmp_path / "optuna.db").exists()  # refused before anything was created
+
+
+def test_several_workers_without_a_storage_are_one_line_naming_search_storage(tmp_path, capsys) -> None:
+    """The default storage is SQLite in the run dir: --workers needs search.storage set."""
+    from automl_al.cli import main
+
+    code = main(["run", "--workers", "2", "--no-progress", "--set", f"run_dir={tmp_path / 'run'}",
+                 "--set", "tracking.enabled=false"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "the default when search.storage is unset); set search.storage to postgresql://" in err
+    assert "Traceback" not in err

@@ -48,9 +48,10 @@ class PipelineResult:
 def _search(cfg: Config, tracker: Tracker, config_path: Path, workers: int, progress: bool) -> dict[str, Any]:
     from automl_al.pipeline.workers import prepare_shared_study, run_workers
     from automl_al.search import run_search
+    from automl_al.search.storage import default_storage_url
 
     if workers > 1:
-        url, study = cfg.search.storage or "", cfg.search.study or cfg.name
+        url, study = cfg.search.storage or default_storage_url(cfg.run_dir), cfg.search.study or cfg.name
         prepare_shared_study(url, study, tracker, {"stage": "search", "study": study})
         run_workers(config_path, workers, url=url, study_name=study, log_dir=Path(cfg.run_dir) / "search")
     result = run_search(cfg, tracker=tracker, progress=progress)

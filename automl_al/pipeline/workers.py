@@ -51,8 +51,8 @@ def prepare_shared_study(url: str, study_name: str, tracker: Tracker, tags: Mapp
 
     if sqlite_path(url) is not None:
         raise PipelineError(
-            f"--workers needs a storage that several processes can share, but search.storage is SQLite "
-            f"({url}); set search.storage to postgresql://user:password@host:5432/db (see mlflow/README.md)"
+            f"--workers needs a storage that several processes can share, but the study's is SQLite "
+            f"({url}; the default when search.storage is unset); set search.storage to postgresql://user:password@host:5432/db (see mlflow/README.md)"
         )
     with creation_lock(url):
         study = open_study(open_storage(url, single_worker=False), study_name)

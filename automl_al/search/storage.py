@@ -26,7 +26,7 @@ from typing import TypeVar
 
 import optuna
 import sqlalchemy
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from automl_al.errors import AutomlAlError
 from automl_al.search.failures import retry_lost_trial
@@ -49,9 +49,20 @@ def default_storage_url(run_dir: Path) -> str:
     return f"sqlite:///{(Path(run_dir) / 'search' / 'optuna.db').resolve()}"
 
 
+def parse_url(url: str) -> URL:
+    """``url`` parsed; one that is not a database URL is a :class:`StorageError` saying what one is."""
+    try:
+        return make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        raise StorageError(
+            f"storage {url!r} is not a database URL; give sqlite:///path/optuna.db or "
+            "postgresql://user:password@host:5432/db"
+        ) from None
+
+
 def sqlite_path(url: str) -> Path | None:
     """The database file of a ``sqlite:///`` URL, else None."""
-    parsed = make_url(url)
+    parsed = parse_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
     return Path(parsed.database)
@@ -59,7 +70,7 @@ def sqlite_path(url: str) -> Path | None:
 
 def display_url(url: str) -> str:
     """The URL with any password masked (for logs, tags and printed lines)."""
-    return make_url(url).render_as_string(hide_password=True)
+    return parse_url(url).render_as_string(hide_password=True)
 
 
 @contextlib.contextmanager
@@ -94,7 +105,7 @@ def creation_lock(url: str) -> Iterator[None]:
         with _file_lock(db.with_name(db.name + ".create.lock"), blocking=True):
             yield
         return
-    if make_url(url).get_backend_name() != "postgresql":
+    if parse_url(url).get_backend_name() != "postgresql":
         yield
         return
     try:

@@ -77,6 +77,11 @@ def test_a_missing_database_driver_is_named_not_a_traceback(url: str) -> None:
     assert "secret" not in str(info.value)
 
 
+def test_a_string_that_is_no_url_is_named() -> None:
+    with pytest.raises(StorageError, match="storage 'optuna.db' is not a database URL; give sqlite:///"):
+        sqlite_path("optuna.db")
+
+
 def test_sqlite_allows_one_worker_at_a_time(tmp_path: Path) -> None:
     url = default_storage_url(tmp_path)
     with worker_lock(url) as single:
