@@ -49,6 +49,11 @@ def test_missing_weights_file_is_one_line_naming_it(
     assert "Traceback" not in err
 
 
+def test_data_on_a_path_that_does_not_exist_says_so(tmp_path: Path, capsys) -> None:
+    assert main(["data", str(tmp_path / "nowhere")]) == 2
+    assert f"automl-al data: error: {tmp_path / 'nowhere'}: no such data folder or config file" in capsys.readouterr().err
+
+
 def test_version_names_the_libraries_behind_the_numbers(capsys) -> None:
     from importlib.metadata import version
 

@@ -148,6 +148,16 @@ def _untrained_model_folder(folder: Path) -> Path:
     return folder
 
 
+def test_an_mlflow_uri_that_is_not_in_the_store_is_one_line(tmp_path: Path, capsys) -> None:
+    image = tmp_path / "a.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(image)
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    code = main(["predict", "models:/nothing@champion", str(image), str(tmp_path / "out"), "--tracking-uri", store])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert f"models:/nothing@champion: not in the MLflow store {store}" in err and "--tracking-uri" in err
+
+
 def test_unreadable_files_stop_predict_by_name_or_are_skipped_and_listed(tmp_path: Path, capsys) -> None:
     model = _untrained_model_folder(tmp_path / "model")
     inputs = tmp_path / "export"

@@ -93,6 +93,15 @@ def test_missing_stages_say_so_instead_of_failing(tmp_path: Path) -> None:
     assert page.count("this stage did not run") == 4
 
 
+def test_a_folder_where_no_stage_ran_is_refused_and_left_untouched(tmp_path: Path, capsys) -> None:
+    from automl_al.cli import main
+
+    (tmp_path / "notes.txt").write_text("not a run")
+    assert main(["report", str(tmp_path)]) == 2
+    assert f"{tmp_path}: nothing to report: no pipeline.json" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # no report/ written into it
+
+
 def test_figures_go_to_the_tracker(tmp_path: Path) -> None:
     logged: list[tuple[str, str | None]] = []
 

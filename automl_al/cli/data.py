@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from automl_al.cli.base import Command, config_from_args
+from automl_al.cli.base import Command, CommandError, config_from_args
 
 
 class DataCommand(Command):
@@ -28,6 +28,8 @@ class DataCommand(Command):
 
         target = Path(args.target)
         overrides = list(args.overrides)
+        if not target.exists():
+            raise CommandError(f"{target}: no such data folder or config file")
         if target.is_dir():
             layout = detect_layout(target)
             print(f"{target}: detected layout '{layout}'")

@@ -65,11 +65,20 @@ def load_predictor(ref: str | Path, *, tracking_uri: str | None = None) -> Predi
     """
     text = str(ref)
     if text.startswith(MLFLOW_SCHEMES):
-        from automl_al.tracking import load_logged_model
+        from mlflow.exceptions import MlflowException
 
         from automl_al.models import build_model
+        from automl_al.tracking import load_logged_model
 
-        logged, config_text = load_logged_model(text, "config.yaml", tracking_uri)
+        try:
+            logged, config_text = load_logged_model(text, "config.yaml", tracking_uri)
+        except MlflowException as e:
+            import mlflow
+
+            raise ModelNotFoundError(
+                f"{text}: not in the MLflow store {mlflow.get_tracking_uri()} ({e.message}); check the name "
+                "and alias (or run id), or point --tracking-uri at the store that holds it"
+            ) from None
         cfg = _config_from_text(config_text, text)
         # MLflow 3 logs torch models as torch.export programs: fixed graphs that refuse .eval() and
         # cannot switch dropout on for MC sampling. Rebuild the real module and take only the weights.

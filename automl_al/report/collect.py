@@ -18,6 +18,7 @@ import numpy as np
 import yaml
 
 from automl_al.active.summary import curve_metric
+from automl_al.errors import AutomlAlError
 from automl_al.pipeline.state import STAGES
 from automl_al.report.data import ReportData, Row, SampleSet
 
@@ -89,8 +90,13 @@ def load_samples(path: Path) -> SampleSet:
         )
 
 
+class NothingToReportError(AutomlAlError, FileNotFoundError):
+    """The folder holds none of the files a run leaves (see the module docstring)."""
+
+
 def collect_report_data(run_dir: Path) -> tuple[ReportData, list[str] | None]:
-    """ReportData for ``run_dir`` and the class names from its config."""
+    """ReportData for ``run_dir`` and the class names from its config; a folder where no stage ever
+    ran is a :class:`NothingToReportError`, so that no empty report is written into it."""
     run_dir = Path(run_dir)
     config_path = run_dir / "config.yaml"
     cfg = yaml.safe_load(config_path.read_text()) if config_path.is_file() else {}
@@ -129,6 +135,11 @@ def collect_report_data(run_dir: Path) -> tuple[ReportData, list[str] | None]:
     samples = run_dir / "final" / "samples.npz"
     if samples.is_file():
         data.samples = load_samples(samples)
+    if not (pipeline.is_file() or data.leaderboard or data.phases or data.curves or final.is_file()):
+        raise NothingToReportError(
+            f"{run_dir}: nothing to report: no pipeline.json, search/leaderboard.csv, active-learning state "
+            "or final/metrics.json here; give the run_dir of a run (automl-al run, search, learn or compare)"
+        )
     return data, class_names
 
 
