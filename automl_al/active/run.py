@@ -93,9 +93,10 @@ def run_active(
     if best is not None:
         model = cfg.model.encoder if cfg.task == "classification" else f"{cfg.model.arch} + {cfg.model.encoder}"
         log.info("architecture from %s: %s", best, model)
-    check_pretrained(cfg.model, cfg.task, cfg.data.in_channels, cfg.data.classes)
+    if prepared is None:  # the check saves a data preparation; with data given, the first build tells as fast
+        check_pretrained(cfg.model, cfg.task, cfg.data.in_channels, cfg.data.classes)
+        prepared = prepare_data(cfg, progress=progress)
     tracker = tracker or NullTracker()
-    prepared = prepared if prepared is not None else prepare_data(cfg, progress=progress)
     _check_splits(cfg, prepared)
     paths = RunPaths(Path(cfg.run_dir))
     save_config(cfg, paths.report / "config.yaml")

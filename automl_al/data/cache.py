@@ -22,6 +22,7 @@ import os
 import shutil
 import struct
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -216,6 +217,11 @@ class PreparedData:
             targets = np.load(self.root / "targets.npy", mmap_mode="r")
             names = {int(targets[row]): m["class_name"] for row, m in enumerate(self.meta) if "class_name" in m}
         return [names.get(k, f"class_{k}") for k in range(self.data_cfg.classes)]
+
+    def labeled_among(self, ids: Iterable[str]) -> list[str]:
+        """Those of ``ids`` that came with a label from the source, in the order given."""
+        labeled = set(self.labeled_ids())
+        return [i for i in ids if i in labeled]
 
     def labeled_ids(self) -> list[str]:
         """Ids that came with a label from the source (in dataset order)."""

@@ -44,8 +44,7 @@ class SupervisedResult:
 
 def labeled_train_ids(prepared: PreparedData) -> list[str]:
     """The pool's labeled ids: what ``train`` and ``search`` learn from."""
-    labeled = set(prepared.labeled_ids())
-    return [i for i in prepared.splits["pool"] if i in labeled]
+    return prepared.labeled_among(prepared.splits["pool"])
 
 
 def _prefixed(metrics: dict[str, float], prefix: str) -> dict[str, float]:

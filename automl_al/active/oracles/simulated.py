@@ -25,8 +25,7 @@ class SimulatedOracle(Oracle):
 
     def answerable(self, pool_ids: Sequence[str]) -> list[str]:
         """Only images the data labels: an unlabeled image has nothing to reveal."""
-        labeled = set(self._prepared.labeled_ids())
-        return [i for i in pool_ids if i in labeled]
+        return self._prepared.labeled_among(pool_ids)
 
     def request(self, phase: int, ids: Sequence[str], scores: Sequence[float | None]) -> dict[str, np.ndarray]:
         targets = self._prepared.targets_for(list(ids))
