@@ -25,7 +25,11 @@ def _probs(task: str, seed: int = 0) -> torch.Tensor:
 
 
 def test_builtins_are_registered() -> None:
-    assert NAMES == ["cfe", "entropy", "fg_random", "margin", "mfe", "mi", "random", "std"]
+    assert NAMES == [
+        "cfe", "entropy", "fg_random", "margin", "mfe", "mi",
+        "power_cfe", "power_entropy", "power_margin", "power_mfe", "power_mi", "power_std",
+        "random", "std",
+    ]
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "fg_weighted"])
@@ -59,7 +63,7 @@ def test_single_pass_allowed_only_when_mc_is_not_needed(name: str) -> None:
 
 def test_which_acquisitions_need_mc() -> None:
     needs = {name for name in NAMES if create_acquisition(name, seed=0).needs_mc}
-    assert needs == {"cfe", "mfe", "mi", "std"}
+    assert needs == {"cfe", "mfe", "mi", "std", "power_cfe", "power_mfe", "power_mi", "power_std"}
 
 
 def test_unknown_name_lists_valid_names() -> None:
@@ -72,7 +76,7 @@ def test_duplicate_registration_is_an_error() -> None:
         register_acquisition("mfe", lambda seed: create_acquisition("cfe", seed=seed))
 
 
-@pytest.mark.parametrize("name", ["mfe", "cfe", "mi", "std", "margin", "entropy"])
+@pytest.mark.parametrize("name", [p + n for n in ("mfe", "cfe", "mi", "std", "margin", "entropy") for p in ("", "power_")])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "fg_weighted"])
 def test_nan_probabilities_give_nan_scores_not_hidden_zeros(name: str, reduction: str) -> None:
     probs = _probs("segmentation")

@@ -3,6 +3,7 @@
 Higher score = more informative for every class, so the loop never branches on direction.
 Uncertainty heuristics build a per-pixel map with :mod:`functional` and let a reduction turn it
 into one score per image; ``random`` and ``fg_random`` score whole images and ignore the reduction.
+:func:`power_sampling` wraps a heuristic so that the top K become a random draw weighted by score.
 ``needs_mc`` says whether the heuristic is meaningless without T >= 2 MC samples; those that do
 not need them accept a single deterministic pass (T = 1).
 """
@@ -135,3 +136,36 @@ class ForegroundRandom(_Seeded):
         has_fg = (predicted != BACKGROUND).reshape(predicted.shape[0], -1).any(dim=1)  # [N]
         uniform = self._uniform(probs)
         return uniform + has_fg.to(uniform.dtype)
+
+
+class _PowerSampling(_Seeded):
+    """``power_<name>``: see :func:`power_sampling`; ``inner`` is the wrapped heuristic's class."""
+
+    inner: ClassVar[type[Acquisition]]
+    beta: ClassVar[float] = 1.0
+
+    def score(self, probs: Tensor, reduction: Reduction) -> Tensor:
+        scores = self.inner().score(probs, reduction)  # [N], >= 0 for every uncertainty heuristic
+        tiny = torch.finfo(scores.dtype).tiny
+        gumbel = -(-self._uniform(probs).to(scores.dtype).clamp_min(tiny).log()).log()  # [N], Gumbel(0, 1)
+        return self.beta * scores.clamp_min(tiny).log() + gumbel
+
+
+def power_sampling(cls: type[Acquisition]) -> type[Acquisition]:
+    """The heuristic ``cls`` with stochastic power sampling (baal's ``PowerBALD``; Kirsch et al.,
+    "Stochastic Batch Acquisition", TMLR 2023): the top K of ``log(score) + Gumbel noise`` are K
+    images drawn without replacement with probability proportional to ``score`` (the Gumbel-top-k
+    trick), instead of the K highest scores.
+
+    Why: the top K of a pool of neighbouring slices or frames are often near-copies of one hard
+    case, and K near-copies teach little more than one; drawing by score keeps the preference for
+    uncertain images and spreads the batch. The scores a phase saves are these random keys.
+
+    >>> power_sampling(MutualInformation).name
+    'power_mi'
+    """
+    return type(
+        f"Power{cls.__name__}",
+        (_PowerSampling,),
+        {"name": f"power_{cls.name}", "needs_mc": cls.needs_mc, "inner": cls, "__doc__": f"``power_{cls.name}``: {cls.name} with power sampling."},
+    )

@@ -1,7 +1,8 @@
 """Acquisition functions by name (``active.acquisition``): the built-ins and any you register.
 
 A registry entry is a factory ``seed -> Acquisition``; deterministic heuristics ignore the seed,
-``random`` and ``fg_random`` seed their own generator with it.
+``random``, ``fg_random`` and the ``power_*`` variants of each uncertainty heuristic seed their own
+generator with it.
 
 Example:
     >>> acq = create_acquisition("mfe", seed=0)
@@ -24,6 +25,7 @@ from automl_al.active.acquisition.heuristics import (
     PredictiveEntropy,
     RandomScores,
     StandardDeviation,
+    power_sampling,
 )
 
 AcquisitionFactory = Callable[[int], Acquisition]
@@ -51,5 +53,7 @@ def _ignoring_seed(cls: type[Acquisition]) -> AcquisitionFactory:
 
 for _cls in (PredictiveEntropy, ExpectedEntropy, MutualInformation, StandardDeviation, Margin, ClassEntropy):
     register_acquisition(_cls.name, _ignoring_seed(_cls))
+    _power = power_sampling(_cls)
+    register_acquisition(_power.name, _power)
 register_acquisition(RandomScores.name, RandomScores)
 register_acquisition(ForegroundRandom.name, ForegroundRandom)
