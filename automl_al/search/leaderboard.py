@@ -16,7 +16,7 @@ from automl_al.utils import atomic_write_text
 
 _ORDER = {TrialState.COMPLETE: 0, TrialState.PRUNED: 1, TrialState.FAIL: 2, TrialState.RUNNING: 3, TrialState.WAITING: 4}
 FIXED_COLUMNS = ("rank", "trial", "state", "value", "epochs", "seconds")
-TAIL_COLUMNS = ("fail_kind", "fail_reason", "retry_of", "repeat_of", "worker")
+TAIL_COLUMNS = ("fail_kind", "fail_reason", "retry_of", "repeat_of", "retrain_of", "worker")
 
 
 def _last_value(t: FrozenTrial) -> float:
@@ -108,6 +108,8 @@ def progress_line(study: optuna.Study, t: FrozenTrial, monitor: str) -> str:
         parts.append("best=none yet")
     if "repeat_of" in t.user_attrs:
         parts.append(f"(repeat of #{t.user_attrs['repeat_of']}, not trained again)")
+    if "retrain_of" in t.user_attrs:
+        parts.append(f"(trained again: #{t.user_attrs['retrain_of']} was pruned earlier than this trial's rungs prune)")
     duration = t.duration.total_seconds() if t.duration is not None else 0.0
     parts.append(f"{len(t.intermediate_values)} epochs {duration:.1f}s")
     return "  ".join(parts) + " | " + _params_text(trial_config(t))

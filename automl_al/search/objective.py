@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import optuna
+from optuna.trial import TrialState
 
 from automl_al.config import Config, ConfigError
 from automl_al.search.failures import classify, describe, ends_study, requeue
-from automl_al.search.repeats import judged_twin
+from automl_al.search.repeats import judged_twin, prunes_again
 from automl_al.search.runs import TrialRun, trial_run
 from automl_al.search.space import SearchSpace, apply_params
 from automl_al.tracking import Tracker
@@ -106,14 +107,19 @@ class Objective:
         trial.set_user_attr("config", params)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         twin = judged_twin(trial.study, params)
-        if twin is not None:
-            trial.set_user_attr("repeat_of", twin.number)
+        repeat = twin if twin is not None and (twin.state == TrialState.COMPLETE or prunes_again(trial, twin)) else None
+        reported: set[int] = set()  # epochs already reported to the trial (from a pruned twin)
+        if repeat is not None:
+            trial.set_user_attr("repeat_of", repeat.number)
+        elif twin is not None:
+            trial.set_user_attr("retrain_of", twin.number)  # this trial's rungs keep it longer
+            reported = set(twin.intermediate_values)
         with trial_run(self.tracker, trial, params) as run:
-            if twin is not None:
-                return _repeat(twin, run)
+            if repeat is not None:
+                return _repeat(repeat, run)
             try:
                 trial_cfg = apply_params(self.cfg, params)
-                outcome = self.trainer(trial_cfg, lambda epoch, m: self._report(trial, epoch, m), self.monitor)
+                outcome = self.trainer(trial_cfg, lambda epoch, m: self._report(trial, epoch, m, reported), self.monitor)
             except optuna.TrialPruned:
                 run.finish("pruned")
                 raise
@@ -129,8 +135,10 @@ class Objective:
             run.finish("complete", value=outcome.value)
         return outcome.value
 
-    def _report(self, trial: optuna.Trial, epoch: int, metrics: dict[str, float]) -> None:
+    def _report(self, trial: optuna.Trial, epoch: int, metrics: dict[str, float], reported: set[int]) -> None:
         self.tracker.log_metrics(metrics, step=epoch)
+        if epoch in reported:
+            return  # judged on the twin's value already: training is seeded, so it is this one
         trial.report(metrics[self.monitor], epoch)
         if trial.should_prune():
             raise optuna.TrialPruned(f"pruned after epoch {epoch}: {self.monitor}={metrics[self.monitor]:.4f}")
@@ -138,7 +146,7 @@ class Objective:
 
 def _repeat(twin: optuna.trial.FrozenTrial, run: TrialRun) -> float:
     """Judge a trial by its twin's result instead of training the same configuration again."""
-    if twin.state == optuna.trial.TrialState.PRUNED:
+    if twin.state == TrialState.PRUNED:
         run.finish("pruned")
         raise optuna.TrialPruned(f"same configuration as trial {twin.number}, which was pruned")
     assert twin.value is not None

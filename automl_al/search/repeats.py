@@ -3,6 +3,12 @@ already judged, the new trial takes that trial's result (Optuna's FAQ, "How can 
 samples?"). Training is seeded, so training it again would give the same curve at full cost;
 small or converged spaces (the demo's has 4 points) otherwise spend much of their budget on repeats.
 
+A pruned twin is judged again by the new trial's own pruning rungs, on the epochs the twin
+reported: Hyperband puts trials into brackets that prune at different epochs, and a configuration
+that a first-epoch rung stopped must still get its full budget in a bracket that waits longer
+(otherwise one slow first epoch would rule a configuration out for the rest of the study). Only
+when those rungs keep it past the twin's last epoch is it trained again.
+
 A repeat still counts towards ``search.n_trials``, so a sampler that keeps proposing known points
 ends the study rather than looping.
 """
@@ -18,7 +24,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 
 def judged_twin(study: optuna.Study, config: Mapping[str, Any]) -> FrozenTrial | None:
-    """The first complete or pruned trial of ``study`` that trained exactly ``config``, or None.
+    """The first complete trial of ``study`` that trained exactly ``config``; without one, the
+    pruned trial of it that got furthest; None if no trial judged it.
 
     >>> study = optuna.create_study()
     >>> study.add_trial(optuna.trial.create_trial(value=0.5, user_attrs={"config": {"train.lr": 0.01}}))
@@ -26,10 +33,29 @@ def judged_twin(study: optuna.Study, config: Mapping[str, Any]) -> FrozenTrial |
     (0, None)
     """
     wanted = _as_stored(config)
-    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
-        if "config" in t.user_attrs and _as_stored(t.user_attrs["config"]) == wanted:
-            return t
-    return None
+    twins = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+        if "config" in t.user_attrs and _as_stored(t.user_attrs["config"]) == wanted
+    ]
+    complete = [t for t in twins if t.state == TrialState.COMPLETE]
+    if complete:
+        return complete[0]
+    return max(twins, key=lambda t: (len(t.intermediate_values), -t.number), default=None)
+
+
+def prunes_again(trial: optuna.Trial, twin: FrozenTrial) -> bool:
+    """Report the pruned ``twin``'s epochs to ``trial``: does ``trial``'s pruner stop it there too?
+
+    A twin pruned before any epoch was stopped by its trainer, not by a rung: it is pruned again.
+    """
+    if not twin.intermediate_values:
+        return True
+    for step, value in sorted(twin.intermediate_values.items()):
+        trial.report(value, step)
+        if trial.should_prune():
+            return True
+    return False
 
 
 def _as_stored(config: Mapping[str, Any]) -> Any:

@@ -77,7 +77,7 @@ class TrialRun:
 def trial_run(tracker: Tracker, trial: optuna.Trial, params: Mapping[str, Any]) -> Iterator[TrialRun]:
     """A child run named ``trial-NNN`` holding the trial's parameters; metrics logged inside land in it."""
     tags = {"trial_number": str(trial.number), "study": trial.study.study_name}
-    for key in ("retry_of", "repeat_of"):
+    for key in ("retry_of", "repeat_of", "retrain_of"):
         if key in trial.user_attrs:
             tags[key] = str(trial.user_attrs[key])
     with tracker.start_run(trial_run_name(trial.number), tags=tags):
