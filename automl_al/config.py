@@ -119,7 +119,7 @@ class SearchConfig(_Strict):
     n_trials: int = Field(8, ge=1)
     timeout: float | None = None
     sampler: Literal["tpe", "random", "grid"] = "tpe"
-    pruner: Literal["hyperband", "median", "none"] = "hyperband"
+    pruner: Literal["hyperband", "asha", "median", "none"] = "hyperband"
     epochs: int = Field(3, ge=1)
     storage: str | None = None
     study: str | None = None

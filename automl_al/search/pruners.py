@@ -1,5 +1,9 @@
 """Pruners by name (``search.pruner``), fed each epoch's validation score: ``hyperband`` (default),
-``median``, ``none``. A factory takes the epoch budget of one trial (the pruning resource)."""
+``asha``, ``median``, ``none``. A factory takes the epoch budget of one trial (the pruning resource).
+
+``asha`` is Hyperband's most aggressive bracket alone. Optuna's samplers see only the trials of a
+trial's own Hyperband bracket, so TPE learns from a third of the study per bracket; with one
+bracket it learns from all of it. benchmarks/search_efficiency.py measures both (BENCHMARKS.md)."""
 
 from __future__ import annotations
 
@@ -17,6 +21,13 @@ PRUNERS: Registry[PrunerFactory] = Registry("pruner")
 def hyperband(epochs: int) -> optuna.pruners.BasePruner:
     """Successive halving over brackets, from 1 epoch up to the full budget, keeping a third each rung."""
     return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs, reduction_factor=3)
+
+
+@PRUNERS.register("asha")
+def asha(epochs: int) -> optuna.pruners.BasePruner:
+    """Asynchronous successive halving: rungs at 1, 3, 9 ... epochs, each keeping the top third of
+    the trials that reached it; one bracket, so the sampler learns from every trial."""
+    return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
 
 
 @PRUNERS.register("median")

@@ -29,8 +29,8 @@ def test_registries_cover_every_config_choice() -> None:
 def test_unknown_names_list_the_valid_ones(space) -> None:
     with pytest.raises(KeyError, match="unknown sampler 'cmaes'; valid names: grid, random, tpe"):
         make_sampler("cmaes", space, 0, 8)
-    with pytest.raises(KeyError, match="valid names: hyperband, median, none"):
-        make_pruner("asha", 3)
+    with pytest.raises(KeyError, match="valid names: asha, hyperband, median, none"):
+        make_pruner("pbt", 3)
 
 
 def test_duplicate_registration_is_an_error() -> None:
@@ -73,5 +73,8 @@ def test_pruners_use_the_epoch_budget() -> None:
     hb = make_pruner("hyperband", 9)
     assert isinstance(hb, optuna.pruners.HyperbandPruner)
     assert (hb._min_resource, hb._max_resource, hb._reduction_factor) == (1, 9, 3)
+    asha = make_pruner("asha", 9)
+    assert isinstance(asha, optuna.pruners.SuccessiveHalvingPruner)
+    assert (asha._min_resource, asha._reduction_factor, asha._min_early_stopping_rate) == (1, 3, 0)
     assert isinstance(make_pruner("median", 3), optuna.pruners.MedianPruner)
     assert isinstance(make_pruner("none", 3), optuna.pruners.NopPruner)
