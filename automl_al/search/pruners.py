@@ -1,9 +1,12 @@
 """Pruners by name (``search.pruner``), fed each epoch's validation score: ``hyperband`` (default),
 ``asha``, ``median``, ``none``. A factory takes the epoch budget of one trial (the pruning resource).
 
-``asha`` is Hyperband's most aggressive bracket alone. Optuna's samplers see only the trials of a
-trial's own Hyperband bracket, so TPE learns from a third of the study per bracket; with one
-bracket it learns from all of it. benchmarks/search_efficiency.py measures both (BENCHMARKS.md)."""
+``asha`` is Hyperband's most aggressive bracket alone. Hyperband hedges: its less aggressive brackets
+let every trial they hold train longer (up to the full budget) before judging it, in case early
+epochs mislead. Where early epochs rank configurations well, that hedge costs epochs;
+benchmarks/search_efficiency.py measures both (BENCHMARKS.md). TPE learns from every trial either
+way: Optuna hands samplers a bracket's view of the study, but TPE reads it through
+``Study._get_trials``, which that view does not filter."""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ def hyperband(epochs: int) -> optuna.pruners.BasePruner:
 @PRUNERS.register("asha")
 def asha(epochs: int) -> optuna.pruners.BasePruner:
     """Asynchronous successive halving: rungs at 1, 3, 9 ... epochs, each keeping the top third of
-    the trials that reached it; one bracket, so the sampler learns from every trial."""
+    the trials that reached it; one bracket, so no trial gets more epochs than its rungs allow."""
     return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
 
 
