@@ -13,6 +13,7 @@ trained for them.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,15 +30,17 @@ from automl_al.active.loop import ModelKind, Scored, Trained
 from automl_al.active.scoring import ProbsFn, score_pool
 from automl_al.config import Config
 from automl_al.data.transforms import pair_augment
-from automl_al.models import build_model, mc_probs, verify_mc_dropout
+from automl_al.models import build_model, mc_probs, pooled_features, verify_mc_dropout
 from automl_al.tracking import Tracker
 from automl_al.training.checkpoint import load_checkpoint
 from automl_al.training.loaders import eval_loader
 from automl_al.training.supervised import train_supervised
-from automl_al.utils import select_device
+from automl_al.utils import progress_bar, select_device
 
 if TYPE_CHECKING:
     from automl_al.data import PreparedData
+
+log = logging.getLogger(__name__)
 
 
 class PrefixedTracker:
@@ -142,3 +145,28 @@ class ModelLearner:
 
         result = score_pool(counted, loader, acquisition, reduction, device=self.device, progress=self.progress)
         return Scored([ids[i] for i in result.indices], np.asarray(result.scores), result.seconds_per_image)
+
+    def encoder_features(self, ids: list[str], *, seed: int) -> np.ndarray:
+        """``[N, D]`` embeddings of ``ids`` (:func:`pooled_features`) for the k-means++ initial set.
+
+        No model is trained yet, so the encoder is the configured pretrained one; with
+        ``model.encoder_weights: null`` it is a randomly initialised one (seeded by ``seed``), whose
+        features still follow intensity and shape but know nothing of anatomy, which the log says.
+        """
+        if self.cfg.model.encoder_weights is None:
+            log.warning(
+                "active.initial_strategy kmeans++: model.encoder_weights is null, so the images are embedded "
+                "by a randomly initialised encoder; set model.encoder_weights (a name in the local cache or a "
+                "weights file) for embeddings that know images"
+            )
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = self.build("det").to(self.device).eval()
+        dataset = self.prepared.dataset(ids, augment=False, with_target=False)
+        loader = eval_loader(dataset, max(self.cfg.train.batch_size, 16), device=self.device)
+        parts, order = [], []
+        with torch.inference_mode():
+            for images, index in progress_bar(loader, desc="embedding pool", unit="batch", disable=not self.progress):
+                parts.append(pooled_features(model, images.to(self.device)).float().cpu())
+                order.append(torch.as_tensor(index))
+        return torch.cat(parts)[torch.argsort(torch.cat(order))].numpy()

@@ -7,6 +7,7 @@ smp and timm are imported only when a model is built (importing smp takes second
 from automl_al.models import rules
 from automl_al.models.dropout import DropoutPlacementError
 from automl_al.models.factory import build_model, check_pretrained, model_summary
+from automl_al.models.features import pooled_features
 from automl_al.models.mc import MCDropoutError, mc_dropout_mode, mc_probs, verify_mc_dropout
 from automl_al.models.rules import IncompatibleModelError
 from automl_al.models.weights import WeightsLoadError, WeightsUnavailableError, check_weights_file
@@ -23,6 +24,7 @@ __all__ = [
     "mc_dropout_mode",
     "mc_probs",
     "model_summary",
+    "pooled_features",
     "rules",
     "verify_mc_dropout",
 ]
