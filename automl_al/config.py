@@ -132,6 +132,9 @@ class ActiveConfig(_Strict):
     initial: int = Field(40, ge=1)
     initial_strategy: Literal["random", "kmeans++"] = "random"
     query_size: int = Field(50, ge=1)
+    # "kcenter": the batch by k-center greedy over encoder features scaled by the score (S4), so
+    # that a batch is not K near-copies of one hard case; "none": the top K by score.
+    diversity: Literal["none", "kcenter"] = "none"
     # Score a random subset of E pool images per phase (seed S2); None scores the whole pool.
     subsample: int | None = Field(None, ge=1)
     max_phases: int = Field(10, ge=1)
@@ -147,6 +150,16 @@ class ActiveConfig(_Strict):
     warm_start: bool = False
     dropout: Literal["head", "decoder"] = "head"
     dropout_rate: float = Field(0.2, gt=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _diversity(self) -> ActiveConfig:
+        if self.diversity == "kcenter" and self.acquisition.startswith("power_"):
+            raise ValueError(
+                f"active.diversity kcenter scales features by the acquisition score, but {self.acquisition!r} "
+                f"gives random keys (power sampling already spreads the batch); use {self.acquisition[6:]!r} "
+                "with kcenter, or the power_* heuristic with diversity: none"
+            )
+        return self
 
     @field_validator("budget")
     @classmethod

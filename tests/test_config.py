@@ -89,3 +89,11 @@ def test_dump_round_trip(tmp_path):
     p = tmp_path / "resolved.yaml"
     p.write_text(dump_config(cfg))
     assert load_config(p) == cfg.model_copy(update={})
+
+
+def test_kcenter_diversity_refuses_power_keys_by_file_and_key(tmp_path):
+    p = write(tmp_path, "active:\n  acquisition: power_mi\n  diversity: kcenter\n")
+    with pytest.raises(ConfigError, match=r"active.*use 'mi' with kcenter") as e:
+        load_config(p)
+    assert str(p) in str(e.value)
+    assert load_config(write(tmp_path, "active:\n  acquisition: mi\n  diversity: kcenter\n")).active.diversity == "kcenter"

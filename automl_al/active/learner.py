@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,16 +145,22 @@ class ModelLearner:
             return probs
 
         result = score_pool(counted, loader, acquisition, reduction, device=self.device, progress=self.progress)
-        return Scored([ids[i] for i in result.indices], np.asarray(result.scores), result.seconds_per_image)
+        scored_ids = [ids[i] for i in result.indices]
+        if self.cfg.active.diversity == "none":
+            return Scored(scored_ids, np.asarray(result.scores), result.seconds_per_image)
+        start = time.perf_counter()  # the embedding pass counts as scoring time
+        features = self.encoder_features(scored_ids, seed=seed, checkpoint=det_checkpoint)
+        seconds = result.seconds + time.perf_counter() - start
+        return Scored(scored_ids, np.asarray(result.scores), seconds / max(len(scored_ids), 1), features)
 
-    def encoder_features(self, ids: list[str], *, seed: int) -> np.ndarray:
-        """``[N, D]`` embeddings of ``ids`` (:func:`pooled_features`) for the k-means++ initial set.
-
-        No model is trained yet, so the encoder is the configured pretrained one; with
-        ``model.encoder_weights: null`` it is a randomly initialised one (seeded by ``seed``), whose
-        features still follow intensity and shape but know nothing of anatomy, which the log says.
+    def encoder_features(self, ids: list[str], *, seed: int, checkpoint: Path | None = None) -> np.ndarray:
+        """``[N, D]`` embeddings of ``ids`` (:func:`pooled_features`) by the deterministic model:
+        ``checkpoint``'s (the phase's, for ``active.diversity``), or before any training (the
+        k-means++ initial set) the configured pretrained encoder. With ``model.encoder_weights:
+        null`` that one is randomly initialised (seeded by ``seed``): its features follow intensity
+        and texture but know nothing of anatomy, which the log says.
         """
-        if self.cfg.model.encoder_weights is None:
+        if checkpoint is None and self.cfg.model.encoder_weights is None:
             log.warning(
                 "active.initial_strategy kmeans++: model.encoder_weights is null, so the images are embedded "
                 "by a randomly initialised encoder; set model.encoder_weights (a name in the local cache or a "
@@ -161,7 +168,7 @@ class ModelLearner:
             )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = self.build("det").to(self.device).eval()
+            model = self.build("det", checkpoint).to(self.device).eval()
         dataset = self.prepared.dataset(ids, augment=False, with_target=False)
         loader = eval_loader(dataset, max(self.cfg.train.batch_size, 16), device=self.device)
         parts, order = [], []

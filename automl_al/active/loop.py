@@ -2,8 +2,9 @@
 
 Phase 0 picks the initial labeled set and asks the oracle for it. Each later phase, in order:
 train the deterministic model (``trained-det``) -> stop? -> train the MC-dropout twin
-(``trained-mc``) -> score the unlabeled pool (``scored``) -> pick the top K (``queried``) -> get
-their labels from the oracle (``labeled``). The state is saved after every step (see
+(``trained-mc``) -> score the unlabeled pool (``scored``) -> pick the top K, or with
+``active.diversity: kcenter`` a k-center batch (``queried``) -> get their labels from the oracle
+(``labeled``). The state is saved after every step (see
 :mod:`automl_al.active.state`), so running the same loop again resumes at the first step not done.
 
 The loop knows nothing of models: a :class:`Learner` trains and scores, an
@@ -26,12 +27,12 @@ import numpy as np
 from automl_al.active.crash import crash_point
 from automl_al.active.labels import LabelStore
 from automl_al.active.oracles import Oracle, WaitingForLabels
-from automl_al.active.selection import select_top_k, subsample_pool
+from automl_al.active.selection import select_k_center, select_top_k, subsample_pool
 from automl_al.active.state import ActiveState, PhaseState, StateError, StateFile
 from automl_al.active.stopping import Progress, budget_count, query_count, stop_reason
 from automl_al.config import Config
 from automl_al.tracking import NullTracker, Tracker
-from automl_al.utils import atomic_write_text
+from automl_al.utils import atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +51,13 @@ class Trained:
 
 @dataclass
 class Scored:
-    """One score per scored id (higher = more informative) and the time per image."""
+    """One score per scored id (higher = more informative) and the time per image; with
+    ``active.diversity: kcenter`` also one feature row per id, in the same order."""
 
     ids: list[str]
     scores: np.ndarray
     seconds_per_image: float
+    features: np.ndarray | None = None
 
 
 class Learner(Protocol):
@@ -374,6 +377,12 @@ class ActiveLoop:
             mc_checkpoint=self.paths.run_dir / phase.mc_checkpoint if phase.mc_checkpoint else None,
             seed=phase_seed(self.cfg.seed, phase.phase, "acquisition"),
         )
+        if self.active.diversity == "kcenter":
+            if scored.features is None or scored.features.shape[0] != len(scored.ids):
+                raise RuntimeError("active.diversity kcenter: the learner returned no feature row per scored image")
+            buffer = io.BytesIO()
+            np.save(buffer, scored.features.astype(np.float32), allow_pickle=False)
+            atomic_write_bytes(self._features_file(phase), buffer.getvalue())  # before "scored": resume reads it
         path = self.paths.phase_dir(phase.phase) / "scores.csv"
         atomic_write_text(path, _scores_csv(scored.ids, scored.scores.tolist()))
         phase.scores_file = self.paths.relative(path)
@@ -382,10 +391,18 @@ class ActiveLoop:
         self._mark(phase, "scored")
         self.tracker.log_metrics({"scoring_seconds_per_image": scored.seconds_per_image}, step=phase.phase)
 
+    def _features_file(self, phase: PhaseState) -> Path:
+        return self.paths.phase_dir(phase.phase) / "features.npy"  # rows in scores.csv's order
+
     def _query(self, phase: PhaseState) -> None:
         ids, scores = _read_scores(self.paths.run_dir / phase.scores_file)  # type: ignore[operator]
         k = query_count(self.active, len(self.state.labeled), len(self._unlabeled()), len(self.pool_ids))
-        chosen = select_top_k(ids, scores, k, seed=phase_seed(self.cfg.seed, phase.phase, "ties"))
+        seed = phase_seed(self.cfg.seed, phase.phase, "ties")
+        if self.active.diversity == "kcenter":
+            features = np.load(self._features_file(phase), allow_pickle=False)
+            chosen = select_k_center(ids, scores, features, k, seed=seed)
+        else:
+            chosen = select_top_k(ids, scores, k, seed=seed)
         by_id = dict(zip(ids, scores.tolist(), strict=True))
         phase.queried = chosen
         phase.query_scores = [by_id[i] for i in chosen]

@@ -1,4 +1,5 @@
-"""Pick images to label by ID: top-K by score with seeded tie-breaks, and S2's random pre-draw.
+"""Pick images to label by ID: top-K by score with seeded tie-breaks, S4's k-center greedy over
+score-scaled features, and S2's random pre-draw.
 
 Both functions take and return sample IDs, never positions, so a pool that shrinks between
 phases cannot shift which image a number points to (baal issues #29, #200).
@@ -43,6 +44,47 @@ def select_top_k(ids: Sequence[str], scores: np.ndarray, k: int, *, seed: int) -
     shuffled = np.random.default_rng(seed).permutation(len(ids))
     ranked = shuffled[np.argsort(-scores[shuffled], kind="stable")]
     return [ids[i] for i in ranked[:k]]
+
+
+def select_k_center(ids: Sequence[str], scores: np.ndarray, features: np.ndarray, k: int, *, seed: int) -> list[str]:
+    """``k`` ids by k-center greedy on ``g_i = score_i * features_i`` (S4's query), in pick order.
+
+    The first pick is the top score (:func:`select_top_k`, so ties go by ``seed`` there too); each
+    next one is the image farthest from every image picked so far. Scaling by the score keeps the
+    preference for uncertain images (they lie far from the origin) while a near-copy of a picked
+    image, close to it in feature space, is passed over: top-K of a stack of slices often takes
+    five neighbours of one hard case. Scores must be finite and >= 0 (an uncertainty, not a rank).
+
+    >>> select_k_center(["a", "b", "c"], np.array([2.0, 1.9, 1.0]), np.array([[1, 0], [1, 0.05], [0, 1]]), 2, seed=0)
+    ['a', 'c']
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2 or features.shape[0] != len(ids):
+        raise ValueError(f"need one feature row per id: {len(ids)} ids but features of shape {features.shape}")
+    order = select_top_k(ids, scores, len(ids), seed=seed)  # checks ids, the scores' shape, NaN and k
+    if k < 0:
+        raise ValueError(f"k (active.query_size) must be >= 0, but got k={k}")
+    bad = np.flatnonzero(~np.isfinite(scores) | (scores < 0))
+    if bad.size:
+        raise ValueError(
+            f"active.diversity kcenter scales features by the acquisition score, which must be finite and "
+            f">= 0, but {bad.size} are not (e.g. {ids[bad[0]]}: {scores[bad[0]]}); use an uncertainty "
+            "heuristic (mfe, mi, std, ...), not a power_* key"
+        )
+    if k == 0 or not ids:
+        return []
+    position = {i: n for n, i in enumerate(ids)}
+    tie_order = np.array([position[i] for i in order])  # argmax over this order breaks ties as top-K does
+    g = scores[tie_order, None] * features[tie_order]
+    picked = [0]
+    nearest = np.linalg.norm(g - g[0], axis=1)
+    for _ in range(min(k, len(ids)) - 1):
+        nearest[picked] = -1.0
+        best = int(np.argmax(nearest))
+        picked.append(best)
+        nearest = np.minimum(nearest, np.linalg.norm(g - g[best], axis=1))
+    return [order[n] for n in picked]
 
 
 def subsample_pool(ids: Sequence[str], e: int | None, *, seed: int) -> list[str]:

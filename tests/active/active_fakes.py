@@ -24,8 +24,10 @@ class FakeLearner:
         metric: Callable[[int], float] = lambda n: n / 100,
         score: Callable[[str], float] = lambda i: float(int(i.split("-")[1])),
         fail_at: str | None = None,
+        features: Callable[[str], list[float]] | None = None,
     ) -> None:
         self.needs_mc = needs_mc
+        self.features_of = features  # a feature row per id (active.diversity: kcenter)
         self.metric = metric
         self.score_of = score
         self.fail_at = fail_at  # e.g. "train:det:2" or "score:1": raise there once (a crash)
@@ -47,7 +49,8 @@ class FakeLearner:
     def score(self, ids, *, phase, det_checkpoint: Path, mc_checkpoint, seed) -> Scored:
         self.calls.append(("score", phase, len(ids), det_checkpoint.read_text(), mc_checkpoint))
         self._maybe_fail(f"score:{phase}")
-        return Scored(list(ids), np.array([self.score_of(i) for i in ids], dtype=np.float64), 0.01)
+        features = None if self.features_of is None else np.array([self.features_of(i) for i in ids], dtype=np.float64)
+        return Scored(list(ids), np.array([self.score_of(i) for i in ids], dtype=np.float64), 0.01, features)
 
 
 class FakeOracle(Oracle):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 from active_fakes import FakeLearner, FakeOracle, RecordingTracker, pool
 
 from automl_al.active.initial import random_initial
-from automl_al.active.loop import ActiveLoop
+from automl_al.active.loop import ActiveLoop, phase_seed
+from automl_al.active.selection import select_k_center
 from automl_al.active.state import StateError
 
 
@@ -225,3 +228,36 @@ def test_given_labels_initial_keeps_the_rest_hidden_for_a_rehearsal(make_cfg, ca
     assert "10 pool images come labeled; active.given_labels is 'initial', so 4 of them" in caplog.text
     phase, initial = oracle.requests[0]
     assert len(initial) == 4 and set(initial) <= set(pool(20)[10:])
+
+
+def _two_kinds(i: str) -> list[float]:
+    """Ids from 10 up are one kind of image, the others another; the top scores are all of the first."""
+    return [1.0, 0.0] if int(i.split("-")[1]) >= 10 else [0.0, 1.0]
+
+
+@pytest.mark.parametrize("crash", [False, True], ids=["straight", "killed-after-scoring"])
+def test_kcenter_diversity_queries_from_saved_features_and_resumes_with_them(make_cfg, crash, monkeypatch):
+    cfg = make_cfg(initial=2, query_size=4, max_phases=2, diversity="kcenter")
+    oracle = FakeOracle()
+    # the score is the number in the id; the features say which kind of image it is
+    learner = FakeLearner(features=_two_kinds)
+    if crash:  # killed after scoring, before the query: the resumed run must use the saved features
+        import automl_al.active.loop as loop_module
+
+        def crash_once(point: str) -> None:
+            if point == "scored:1":
+                monkeypatch.setattr(loop_module, "crash_point", lambda point: None)
+                raise RuntimeError("simulated crash after scoring")
+
+        monkeypatch.setattr(loop_module, "crash_point", crash_once)
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            make_loop(cfg, learner=learner, oracle=oracle).run()
+        learner = FakeLearner()  # no features now: only the saved ones can give the same query
+    make_loop(cfg, learner=learner, oracle=oracle).run()
+    scored = [i for i in pool(20) if i not in oracle.requests[0][1]]
+    saved = np.load(cfg.run_dir / "state" / "phase_01" / "features.npy")
+    assert saved.tolist() == [_two_kinds(i) for i in scored]  # one row per scored id, in order
+    scores = np.array([float(int(i.split("-")[1])) for i in scored])
+    expected = select_k_center(scored, scores, saved, 4, seed=phase_seed(cfg.seed, 1, "ties"))
+    assert oracle.requests[1] == (1, expected)
+    assert {tuple(_two_kinds(i)) for i in expected} == {(1.0, 0.0), (0.0, 1.0)}  # top-4 would be one kind

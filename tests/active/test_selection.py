@@ -1,11 +1,11 @@
-"""select_top_k and subsample_pool: IDs in, IDs out, seeded ties, helpful errors."""
+"""select_top_k, select_k_center and subsample_pool: IDs in, IDs out, seeded ties, helpful errors."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from automl_al.active.selection import select_top_k, subsample_pool
+from automl_al.active.selection import select_k_center, select_top_k, subsample_pool
 
 IDS = [f"img{i:02d}" for i in range(20)]
 
@@ -68,3 +68,40 @@ def test_subsample_keeps_everything_when_e_covers_the_pool() -> None:
 def test_subsample_rejects_e_below_one() -> None:
     with pytest.raises(ValueError, match=r"active\.subsample.*e=0"):
         subsample_pool(IDS, 0, seed=0)
+
+
+# k-center on g = score * f. a and b are near-copies with the top scores; c and d lie elsewhere.
+# g: a (3, 0), b (2.9, 0.29), c (0, 1), d (0.05, 0). From a: |b-a| = 0.307, |c-a| = 3.162,
+# |d-a| = 2.950 -> c. Then the distance to {a, c}: b min(0.307, 2.985) = 0.307, d min(2.950, 1.001)
+# = 1.001 -> d. Top-K would take a, b, c.
+KC_IDS = ["a", "b", "c", "d"]
+KC_SCORES = np.array([3.0, 2.9, 1.0, 0.5])
+KC_FEATURES = np.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 0.0]])
+
+
+def test_k_center_passes_over_near_copies_of_a_pick() -> None:
+    assert select_top_k(KC_IDS, KC_SCORES, 3, seed=0) == ["a", "b", "c"]
+    assert select_k_center(KC_IDS, KC_SCORES, KC_FEATURES, 2, seed=0) == ["a", "c"]
+    assert select_k_center(KC_IDS, KC_SCORES, KC_FEATURES, 3, seed=0) == ["a", "c", "d"]
+    assert select_k_center(KC_IDS, KC_SCORES, KC_FEATURES, 9, seed=0) == ["a", "c", "d", "b"]
+    assert select_k_center(KC_IDS, KC_SCORES, KC_FEATURES, 0, seed=0) == []
+
+
+def test_k_center_breaks_ties_by_seed_like_top_k() -> None:
+    flat, same = np.ones(len(IDS)), np.ones((len(IDS), 3))  # every image alike: only the seed decides
+    for seed in range(3):
+        assert select_k_center(IDS, flat, same, 4, seed=seed) == select_top_k(IDS, flat, 4, seed=seed)
+
+
+@pytest.mark.parametrize(
+    ("scores", "features", "match"),
+    [
+        (np.array([1.0, -0.5, 1.0, 1.0]), KC_FEATURES, "finite and >= 0.*b: -0.5"),
+        (np.array([1.0, np.nan, 1.0, 1.0]), KC_FEATURES, "NaN"),
+        (KC_SCORES, KC_FEATURES[:3], r"one feature row per id: 4 ids but features of shape \(3, 2\)"),
+    ],
+    ids=["negative", "nan", "rows"],
+)
+def test_k_center_refuses_bad_scores_and_features(scores, features, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        select_k_center(KC_IDS, scores, features, 2, seed=0)

@@ -1,18 +1,24 @@
-"""``active.initial_strategy: kmeans++`` end to end: the pool is embedded by the encoder and the
-initial set is spread over it (S4), on a folder of two kinds of image in a 20 : 4 ratio."""
+"""Diversity end to end with real models, on a folder of two kinds of image in a 20 : 4 ratio:
+``active.initial_strategy: kmeans++`` spreads the initial set over the encoder's embedding, and
+``active.diversity: kcenter`` picks each batch from the phase model's features (S4)."""
 
 from __future__ import annotations
 
+import csv
 import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from automl_al.active.loop import RunPaths
+from automl_al.active.labels import LabelStore
+from automl_al.active.learner import ModelLearner
+from automl_al.active.loop import RunPaths, phase_seed
 from automl_al.active.run import run_active
+from automl_al.active.selection import select_k_center
 from automl_al.active.state import StateFile
 from automl_al.config import Config
+from automl_al.data import prepare_data
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +44,7 @@ def _folder(root: Path) -> Path:
     return root
 
 
-def _cfg(tmp_path: Path, seed: int, strategy: str) -> Config:
+def _cfg(tmp_path: Path, seed: int, strategy: str, **active: object) -> Config:
     return Config.model_validate({
         "name": "kmeans-initial",
         "run_dir": str(tmp_path / f"run-{strategy}-{seed}"),
@@ -47,7 +53,7 @@ def _cfg(tmp_path: Path, seed: int, strategy: str) -> Config:
                  "group_pattern": r"^([a-z]+\d+)_", "test_fraction": 0.1, "val_fraction": 0.0, "augment": "none"},
         "model": {"arch": "Unet", "encoder": "resnet18", "encoder_depth": 3},
         "train": {"epochs": 1, "batch_size": 4, "amp": False},
-        "active": {"initial": 2, "query_size": 2, "max_phases": 1, "initial_strategy": strategy},
+        "active": {"initial": 2, "query_size": 2, "max_phases": 1, "initial_strategy": strategy, **active},
         "tracking": {"enabled": False},
     })
 
@@ -69,3 +75,24 @@ def test_kmeans_initial_set_reaches_the_rare_kind_of_image(tmp_path: Path, caplo
     assert "randomly initialised encoder" in caplog.text  # encoder_weights is null here, and the log says so
     random_picks = [_initial_set(_cfg(tmp_path, seed, "random")) for seed in range(4)]
     assert sum(sum("rare" in i for i in ids) == 1 for ids in random_picks) < 4  # the test can tell the two apart
+
+
+def test_kcenter_batches_come_from_the_phase_models_features(tmp_path: Path) -> None:
+    _folder(tmp_path / "data")
+    cfg = _cfg(tmp_path, 0, "random", diversity="kcenter", acquisition="mfe", mc_samples=2, query_size=4, max_phases=2)
+    run_active(cfg, progress=False)
+    state = StateFile(RunPaths(Path(cfg.run_dir)).state_file).load()
+    phase_dir = Path(cfg.run_dir) / "state" / "phase_01"
+    with (phase_dir / "scores.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    ids, scores = [r["id"] for r in rows], np.array([float(r["score"]) for r in rows])
+    features = np.load(phase_dir / "features.npy")
+    assert features.shape == (len(ids), 128) and np.isfinite(features).all()  # resnet18 depth 3: 128 channels
+    assert state.phases[1].queried == select_k_center(ids, scores, features, 4, seed=phase_seed(cfg.seed, 1, "ties"))
+    # the features are the phase's deterministic model's, and they tell the two kinds of image apart
+    learner = ModelLearner(cfg, prepare_data(cfg, progress=False), LabelStore(tmp_path / "unused"), progress=False)
+    det = Path(cfg.run_dir) / str(state.phases[1].det_checkpoint)
+    np.testing.assert_allclose(learner.encoder_features(ids, seed=0, checkpoint=det), features, rtol=1e-5, atol=1e-6)
+    rare = np.array(["rare" in i for i in ids])
+    spread = np.linalg.norm(features[rare].mean(0) - features[~rare].mean(0))
+    assert spread > 3 * max(features[rare].std(0).mean(), features[~rare].std(0).mean())
