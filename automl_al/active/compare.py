@@ -3,7 +3,9 @@
 Every arm x seed is a full :func:`run_active` in its own sub run directory
 (``<run_dir>/compare/<arm>/seed_<i>``), so an interrupted study resumes arm by arm. All runs share
 one decoded dataset (the same test set), and for a given seed every arm starts from the same
-initial labeled set (it is drawn from the seed alone). The full-data model (trained on the whole
+initial labeled set (it is drawn from the seed alone). An arm is an acquisition name, optionally
+with ``+kcenter`` (``mi+kcenter``: mi with ``active.diversity: kcenter``), so top-K and k-center
+batches of one heuristic compare in one study. The full-data model (trained on the whole
 pool) is the ceiling: for each arm the study reports the labeled fraction at which it first
 reaches 98 % and 100 % of the full-data score.
 
@@ -21,13 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from pydantic import ValidationError
 
 from automl_al.active.acquisition import available_acquisitions
 from automl_al.active.architecture import resolve_architecture
 from automl_al.active.curves import Row, curves_png, first_reaching, table_csv, table_markdown
 from automl_al.active.learner import PrefixedTracker
 from automl_al.active.run import run_active
-from automl_al.config import Config, ConfigError, Task
+from automl_al.config import ActiveConfig, Config, ConfigError, Task
 from automl_al.models import check_pretrained
 from automl_al.tracking import NullTracker, Tracker
 from automl_al.training.metrics import SUMMARY_METRICS
@@ -61,12 +64,39 @@ class CompareResult:
         return float(np.mean(reached))
 
 
+ARM_OPTIONS = {"kcenter": {"diversity": "kcenter"}}  # "mi+kcenter": mi with k-center batches
+
+
+def arm_settings(arm: str) -> dict[str, str]:
+    """The ``active`` keys an arm sets: ``mi`` -> acquisition mi (the config's diversity);
+    ``mi+kcenter`` -> acquisition mi, diversity kcenter. Raises ValueError for an unknown option."""
+    acquisition, *options = arm.split("+")
+    settings = {"acquisition": acquisition}
+    for option in options:
+        if option not in ARM_OPTIONS:
+            raise ValueError(f"unknown option {option!r} in arm {arm!r}; options: {', '.join(ARM_OPTIONS)}")
+        settings.update(ARM_OPTIONS[option])
+    return settings
+
+
 def check_compare_args(cfg: Config, acquisitions: Sequence[str], seeds: int, metric: str | None) -> str:
     """Refuse a bad study before anything is opened or trained (the CLI calls it before the tracker);
     returns the metric to compare, ``metric`` or :func:`default_metric` of the task."""
-    unknown = [a for a in acquisitions if a not in available_acquisitions()]
+    try:
+        settings = {arm: arm_settings(arm) for arm in acquisitions}
+    except ValueError as e:
+        raise ConfigError(f"--acquisition: {e}") from e
+    unknown = [a for a, s in settings.items() if s["acquisition"] not in available_acquisitions()]
     if unknown:
-        raise ConfigError(f"unknown acquisition(s) {unknown} for --acquisition; valid names: {', '.join(available_acquisitions())}")
+        raise ConfigError(
+            f"unknown acquisition(s) {unknown} for --acquisition; valid names: {', '.join(available_acquisitions())}, "
+            f"each optionally with {', '.join('+' + o for o in ARM_OPTIONS)}"
+        )
+    for arm, arm_active in settings.items():
+        try:
+            ActiveConfig.model_validate({**cfg.active.model_dump(), **arm_active})
+        except ValidationError as e:
+            raise ConfigError(f"--acquisition arm {arm!r}: {e.errors()[0]['msg']}") from e
     if not acquisitions or len(set(acquisitions)) != len(acquisitions):
         raise ConfigError(f"--acquisition needs distinct names, got {list(acquisitions)}")
     if seeds < 1:
@@ -112,7 +142,7 @@ def _arm_config(cfg: Config, root: Path, arm: str, seed_index: int) -> Config:
             "name": f"{cfg.name}-{arm}-seed{seed_index}",
             "run_dir": root / arm / f"seed_{seed_index}",
             "seed": cfg.seed + seed_index,
-            "active": cfg.active.model_copy(update={"acquisition": arm}),
+            "active": cfg.active.model_copy(update=arm_settings(arm)),
         }
     )
 

@@ -1,10 +1,11 @@
-"""The per-arm label-efficiency figure of ``compare``, on hand-made phase tables."""
+"""``compare``: the per-arm label-efficiency figure on hand-made phase tables, and what an arm sets."""
 
 from __future__ import annotations
 
 import pytest
 
-from automl_al.active.compare import CompareResult
+from automl_al.active.compare import CompareResult, _arm_config, arm_settings
+from automl_al.config import Config
 
 
 def _seed(*ious: float) -> list[dict[str, float]]:
@@ -27,3 +28,13 @@ def test_an_arm_that_reached_in_one_seed_only_has_no_fraction():
     assert result.fraction_to_reach("lucky", 0.98) is None
     assert result.fraction_to_reach("steady", 0.98) == pytest.approx(0.2)
     assert result.fraction_to_reach("lucky", 0.5) == pytest.approx(0.1)
+
+
+def test_an_arm_names_an_acquisition_and_optionally_kcenter_batches(tmp_path):
+    assert arm_settings("mi") == {"acquisition": "mi"}
+    assert arm_settings("mi+kcenter") == {"acquisition": "mi", "diversity": "kcenter"}
+    cfg = Config.model_validate({"run_dir": str(tmp_path)})
+    arm = _arm_config(cfg, tmp_path / "compare", "std+kcenter", 1)
+    assert (arm.active.acquisition, arm.active.diversity, arm.seed) == ("std", "kcenter", 1)
+    assert arm.run_dir == tmp_path / "compare" / "std+kcenter" / "seed_1"
+    assert _arm_config(cfg, tmp_path, "std", 0).active.diversity == "none"  # the config's own

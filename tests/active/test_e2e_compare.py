@@ -128,6 +128,11 @@ def test_compare_refuses_bad_arms_metric_and_oracle_before_any_work(
     assert main(["compare", str(config), "--acquisition", "mfe,bogus", "--seeds", "1"]) == 2
     err = capsys.readouterr().err
     assert "bogus" in err and "random" in err and "mfe" in err  # names the bad one and the valid ones
+    assert main(["compare", str(config), "--acquisition", "mfe+coreset", "--seeds", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown option 'coreset'" in err and "kcenter" in err  # names the bad option and the valid ones
+    assert main(["compare", str(config), "--acquisition", "power_mi+kcenter", "--seeds", "1"]) == 2
+    assert "use 'mi' with kcenter" in capsys.readouterr().err
 
     assert main(["compare", str(config), "--acquisition", "mfe", "--seeds", "1", "--metric", "test_iou_1"]) == 2
     assert "test_iou_1" in capsys.readouterr().err  # per-class: not in the phase tables
