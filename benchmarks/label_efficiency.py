@@ -21,19 +21,21 @@ under-training, not the choice of images, and every arm jumped at the same phase
 ``--all-slices`` keeps the slices without foreground, as a user's pool would: the setting that
 ``fg_random`` exists for. Its results go to ``label_efficiency_all_slices.{md,png}``.
 
-Sized for the 2-core machine (one torch thread per process: two threads beside other busy
-processes train 10x slower here). The defaults (16 volumes -> about 280 pool slices, 10 + 10 per
-phase, 12 phases -> up to about 42 % of the pool, 6 arms x 3 seeds) took two 42-minute processes
-side by side (about 49 minutes each with ``--all-slices``). By count they leave 348 checkpoints of
-3.6 MB, about 1.25 GB; 16 GB was measured when each was 45 MB, before unused encoder stages were
-dropped at build.
+Arms: the four S1 heuristics top-K, ``power_mfe`` and ``power_mi`` (power sampling), ``mfe+kcenter``
+and ``mi+kcenter`` (k-center batches, ``active.diversity``), ``random`` and ``fg_random``. Sized for
+the 2-core machine (one torch thread per process: two threads beside other busy processes train 10x
+slower here). The defaults (16 volumes -> about 280 pool slices, 390 with ``--all-slices``; 10 + 10
+per phase, 12 phases -> up to 42 % or 31 % of the pool, 3 seeds) take 5 to 7 minutes per arm and
+seed with two or three processes side by side (on 2026-12-03: 64 and 41 minutes for 12 and 6 runs in
+three processes). Every phase keeps its checkpoints (3.6 MB each, unused encoder stages dropped at
+build): the 30 runs of 2026-12-03 left 2.3 GB.
 ``--run-dir`` keeps the runs and resumes there, so two processes with disjoint ``--arms`` can share
 the cores (start the second once ``RUN_DIR/compare/full/metrics.json`` exists), and a last call
 with every arm reads their runs and writes the report.
 
     .venv/bin/python benchmarks/label_efficiency.py [--run-dir DIR] [--seeds 3] [--arms mfe,fg_random] [--all-slices]
 
-Last two lines: ``label_fraction_98_best: X`` (the best of the uncertainty arms) and
+Last two lines: ``label_fraction_98_best: X`` (the best arm other than random and fg_random) and
 ``label_fraction_98_vs_random: Y`` (best / fg_random; goal <= 0.7).
 """
 
@@ -55,8 +57,8 @@ from automl_al.config import Config  # noqa: E402
 from automl_al.tracking import NullTracker  # noqa: E402
 
 DATA = SHARED_DATA / "msd_hippocampus"
-ARMS = ("mfe", "mi", "std", "cfe", "random", "fg_random")
-UNCERTAINTY = ("mfe", "mi", "std", "cfe")
+ARMS = ("mfe", "mi", "std", "cfe", "power_mfe", "power_mi", "mfe+kcenter", "mi+kcenter", "random", "fg_random")
+RANDOM_ARMS = ("random", "fg_random")  # every other arm ranks by uncertainty
 BASELINE = "fg_random"
 METRIC = "test_dice"
 TARGET = 0.98
@@ -92,7 +94,7 @@ def report(result: CompareResult, args: argparse.Namespace, minutes: float) -> t
         reached = summary[arm][f"fraction_to_{round(TARGET * 100)}pct_seeds"]
         shown = "not reached by every seed" if value is None else f"{value:.3f}"
         lines.append(f"| {arm} | {shown} ({reached} seeds) | {float(summary[arm][f'final_{METRIC}']):.4f} |")
-    fractions = {arm: fraction(result, arm) for arm in UNCERTAINTY if arm in result.runs}
+    fractions = {arm: fraction(result, arm) for arm in result.runs if arm not in RANDOM_ARMS}
     reached = {arm: value for arm, value in fractions.items() if value is not None}
     best_arm = min(reached, key=reached.get) if reached else None
     base = fraction(result, BASELINE) if BASELINE in result.runs else None
@@ -102,7 +104,7 @@ def report(result: CompareResult, args: argparse.Namespace, minutes: float) -> t
     lines += [
         "",
         f"Full-data {METRIC} (model trained on the whole pool): {result.reference:.4f}; target "
-        f"{TARGET:.0%} of it = {TARGET * result.reference:.4f}. Best uncertainty arm: {best_arm or 'none reached it in every seed'}; "
+        f"{TARGET:.0%} of it = {TARGET * result.reference:.4f}. Best arm other than random and fg_random: {best_arm or 'none reached it in every seed'}; "
         f"baseline: {BASELINE} ({'not reached' if base is None else f'{base:.3f}'}).",
         f"Sizing: {args.volumes} hippocampus volumes ({'all' if args.all_slices else 'foreground'} slices, 32 x 32), initial {args.initial}, "
         f"query {args.query}, {args.phases} phases, {args.epochs} epochs per phase{epoch_note}, Unet + resnet18 depth 3, "
