@@ -4,8 +4,8 @@ Phase 0 picks the initial labeled set and asks the oracle for it. Each later pha
 train the deterministic model (``trained-det``) -> stop? -> train the MC-dropout twin
 (``trained-mc``) -> score the unlabeled pool (``scored``) -> pick the top K, or with
 ``active.diversity: kcenter`` a k-center batch (``queried``) -> get their labels from the oracle
-(``labeled``). The state is saved after every step (see
-:mod:`automl_al.active.state`), so running the same loop again resumes at the first step not done.
+(``labeled``). The state is saved after every step (see :mod:`automl_al.active.state`), so
+running the same loop again resumes at the first step not done.
 
 The loop knows nothing of models: a :class:`Learner` trains and scores, an
 :class:`~automl_al.active.oracles.Oracle` answers, so the loop itself is tested with fakes.

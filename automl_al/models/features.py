@@ -1,4 +1,5 @@
-"""One embedding vector per image, for choosing images by diversity (k-means++ initial sets).
+"""One embedding vector per image, for choosing images by diversity (the k-means++ initial set,
+k-center batches).
 
 Segmentation (smp): the deepest encoder feature map, global-average-pooled (S4's embedding).
 Classification (timm): the pre-logits vector the classifier reads, already pooled by timm.
