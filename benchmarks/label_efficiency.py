@@ -25,10 +25,11 @@ Arms: the four S1 heuristics top-K, ``power_mfe`` and ``power_mi`` (power sampli
 and ``mi+kcenter`` (k-center batches, ``active.diversity``), ``random`` and ``fg_random``. Sized for
 the 2-core machine (one torch thread per process: two threads beside other busy processes train 10x
 slower here). The defaults (16 volumes -> about 280 pool slices, 390 with ``--all-slices``; 10 + 10
-per phase, 12 phases -> up to 42 % or 31 % of the pool, 3 seeds) take 5 to 7 minutes per arm and
-seed with two or three processes side by side (on 2026-12-03: 64 and 41 minutes for 12 and 6 runs in
-three processes). Every phase keeps its checkpoints (3.6 MB each, unused encoder stages dropped at
-build): the 30 runs of 2026-12-03 left 2.3 GB.
+per phase, 12 phases -> up to 42 % or 31 % of the pool, 3 seeds) took, on 2026-12-03, 3.3 minutes
+per arm and seed with foreground slices (two processes of 15 runs, 50 min each) and 5.3 to 6.9 with
+every slice (three processes: 12, 12 and 6 runs in 64, 64 and 41 min). Every phase keeps its
+checkpoints (3.6 MB each, unused encoder stages dropped at build): each set of 30 runs of 2026-12-03
+left 2.3 GB.
 ``--run-dir`` keeps the runs and resumes there, so two processes with disjoint ``--arms`` can share
 the cores (start the second once ``RUN_DIR/compare/full/metrics.json`` exists), and a last call
 with every arm reads their runs and writes the report.

@@ -15,7 +15,7 @@ from automl_al.active.labels import LabelStore
 from automl_al.active.learner import ModelLearner
 from automl_al.active.loop import RunPaths, phase_seed
 from automl_al.active.run import run_active
-from automl_al.active.selection import select_k_center
+from automl_al.active.selection import select_k_center, select_top_k
 from automl_al.active.state import StateFile
 from automl_al.config import Config
 from automl_al.data import prepare_data
@@ -88,7 +88,9 @@ def test_kcenter_batches_come_from_the_phase_models_features(tmp_path: Path) -> 
     ids, scores = [r["id"] for r in rows], np.array([float(r["score"]) for r in rows])
     features = np.load(phase_dir / "features.npy")
     assert features.shape == (len(ids), 128) and np.isfinite(features).all()  # resnet18 depth 3: 128 channels
-    assert state.phases[1].queried == select_k_center(ids, scores, features, 4, seed=phase_seed(cfg.seed, 1, "ties"))
+    seed = phase_seed(cfg.seed, 1, "ties")
+    assert state.phases[1].queried == select_k_center(ids, scores, features, 4, seed=seed)
+    assert state.phases[1].queried != select_top_k(ids, scores, 4, seed=seed)  # so a top-K query would fail here
     # the features are the phase's deterministic model's, and they tell the two kinds of image apart
     learner = ModelLearner(cfg, prepare_data(cfg, progress=False), LabelStore(tmp_path / "unused"), progress=False)
     det = Path(cfg.run_dir) / str(state.phases[1].det_checkpoint)
