@@ -7,7 +7,9 @@ initial labeled set (it is drawn from the seed alone). An arm is an acquisition 
 with ``+kcenter`` (``mi+kcenter``: mi with ``active.diversity: kcenter``), so top-K and k-center
 batches of one heuristic compare in one study. The full-data model (trained on the whole
 pool) is the ceiling: for each arm the study reports the labeled fraction at which it first
-reaches 98 % and 100 % of the full-data score.
+reaches 98 % and 100 % of the full-data score, and the area under its learning curve (the mean
+score over the phases every run reached), which every phase counts towards: the first crossing of
+a target hangs on the one phase (one model per seed) that crosses it.
 
 Outputs in ``<run_dir>/compare/``: ``curves.png`` (mean and min-max band per arm),
 ``phases.csv/.md`` (metric per phase per arm), ``summary.csv/.md`` (label efficiency per arm),
@@ -27,7 +29,7 @@ from pydantic import ValidationError
 
 from automl_al.active.acquisition import available_acquisitions
 from automl_al.active.architecture import resolve_architecture
-from automl_al.active.curves import Row, curves_png, first_reaching, table_csv, table_markdown
+from automl_al.active.curves import Row, curve_area, curves_png, first_reaching, table_csv, table_markdown
 from automl_al.active.learner import PrefixedTracker
 from automl_al.active.run import run_active
 from automl_al.config import ActiveConfig, Config, ConfigError, Task
@@ -62,6 +64,20 @@ class CompareResult:
         if not reached or any(f is None for f in reached):
             return None
         return float(np.mean(reached))
+
+    @property
+    def area_phases(self) -> int:
+        """How many phases every run of every arm reached: the span :meth:`curve_area` covers, so
+        that an arm stopped early (pool empty, threshold met) is not compared on a shorter curve."""
+        return min((len(rows) for runs in self.runs.values() for rows in runs), default=0)
+
+    def curve_area(self, arm: str) -> tuple[float, float] | None:
+        """Mean and SD over seeds of the area under the arm's learning curve (the mean metric over
+        :attr:`area_phases` phases); None when no phase is shared."""
+        if not self.area_phases:
+            return None
+        areas = [curve_area(rows, self.metric, self.area_phases) for rows in self.runs[arm]]
+        return float(np.mean(areas)), float(np.std(areas))
 
 
 ARM_OPTIONS = {"kcenter": {"diversity": "kcenter"}}  # "mi+kcenter": mi with k-center batches
@@ -178,6 +194,9 @@ def _summary(result: CompareResult, seeds: int) -> list[Row]:
             row[key] = "not reached" if mean is None else mean
             row[f"{key}_seeds"] = f"{sum(f is not None for f in reached)}/{seeds}"
         row[f"final_{result.metric}"] = float(np.mean([float(r[-1][result.metric]) for r in runs if r]))
+        area = result.curve_area(arm)
+        if area is not None:
+            row[f"area_{result.metric}"], row[f"area_{result.metric}_sd"] = area
         rows.append(row)
     return rows
 
@@ -201,6 +220,9 @@ def _write(result: CompareResult, root: Path, title: str, tracker: Tracker) -> l
             value = result.fraction_to_reach(arm, target)
             if value is not None:
                 metrics[f"{arm}_fraction_to_{round(target * 100)}pct"] = value
+        area = result.curve_area(arm)
+        if area is not None:
+            metrics[f"{arm}_area_{result.metric}"] = area[0]
     tracker.log_metrics(metrics)
     return paths
 

@@ -124,3 +124,18 @@ def first_reaching(rows: Sequence[Row], metric: str, target: float) -> float | N
         if value is not None and float(value) >= target:
             return float(row["labeled_fraction"])
     return None
+
+
+def curve_area(rows: Sequence[Row], metric: str, phases: int) -> float:
+    """Mean height of a run's learning curve over its first ``phases`` phases: the trapezoid area
+    under ``metric`` vs labeled fraction, divided by the fraction's span (the value itself for one
+    phase). Every phase counts towards it, where :func:`first_reaching` hangs on the one phase that
+    crosses the target; NaN when a phase lacks ``metric``."""
+    if not 1 <= phases <= len(rows):
+        raise ValueError(f"curve_area: {phases} phases asked for, the run has {len(rows)}")
+    ys = np.array([float(r.get(metric, math.nan)) for r in rows[:phases]])
+    if phases == 1:
+        return float(ys[0])
+    xs = np.array([float(r["labeled_fraction"]) for r in rows[:phases]])
+    area = float(np.sum((ys[1:] + ys[:-1]) / 2 * np.diff(xs)))  # trapezoids (np.trapezoid needs numpy 2)
+    return area / float(xs[-1] - xs[0])

@@ -30,6 +30,16 @@ def test_an_arm_that_reached_in_one_seed_only_has_no_fraction():
     assert result.fraction_to_reach("lucky", 0.5) == pytest.approx(0.1)
 
 
+def test_the_curve_area_covers_only_the_phases_every_run_reached():
+    # "early" stopped after 2 phases, so every arm is compared on phases 1-2 only
+    result = _result(full=[_seed(0.5, 0.7, 0.6), _seed(0.3, 0.5, 0.9)], early=[_seed(0.5, 0.9)])
+    assert result.area_phases == 2
+    mean, sd = result.curve_area("full")  # seeds: (0.5 + 0.7) / 2 = 0.6 and (0.3 + 0.5) / 2 = 0.4
+    assert (mean, sd) == (pytest.approx(0.5), pytest.approx(0.1))
+    assert result.curve_area("early") == (pytest.approx(0.7), pytest.approx(0.0))
+    assert _result(none=[[]]).curve_area("none") is None
+
+
 def test_an_arm_names_an_acquisition_and_optionally_kcenter_batches(tmp_path):
     assert arm_settings("mi") == {"acquisition": "mi"}
     assert arm_settings("mi+kcenter") == {"acquisition": "mi", "diversity": "kcenter"}

@@ -89,6 +89,10 @@ def test_compare_shares_initial_and_test_sets_and_reports_label_efficiency(
             assert summary[arm][f"{key}_seeds"] == f"{len(hits)}/{SEEDS}"
         final = np.mean([float(t[-1]["test_iou"]) for t in tables])
         assert float(summary[arm]["final_test_iou"]) == pytest.approx(final)
+        # two phases of equal width: the area under each curve is the mean of its two scores
+        areas = [(float(t[0]["test_iou"]) + float(t[1]["test_iou"])) / 2 for t in tables]
+        assert float(summary[arm]["area_test_iou"]) == pytest.approx(np.mean(areas))
+        assert float(summary[arm]["area_test_iou_sd"]) == pytest.approx(np.std(areas))
 
     numeric = [summary[a]["fraction_to_98pct"] for a in ARMS if summary[a]["fraction_to_98pct"] != "not reached"]
     assert numeric, "no arm reached 98 %: the hand check above only covered 'not reached'"
@@ -117,6 +121,7 @@ def test_compare_shares_initial_and_test_sets_and_reports_label_efficiency(
         value = summary[arm]["fraction_to_98pct"]
         if value != "not reached":
             assert parent.data.metrics[f"{arm}_fraction_to_98pct"] == pytest.approx(float(value))
+        assert parent.data.metrics[f"{arm}_area_test_iou"] == pytest.approx(float(summary[arm]["area_test_iou"]))
     logged = {a.path for a in client.list_artifacts(parent.info.run_id, "compare")}
     assert {f"compare/{n}" for n in ("curves.png", "phases.csv", "phases.md", "summary.csv", "summary.md")} <= logged
 
