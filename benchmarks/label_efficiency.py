@@ -99,9 +99,9 @@ def report(result: CompareResult, args: argparse.Namespace, minutes: float) -> t
         value = fraction(result, arm)
         reached = summary[arm][f"fraction_to_{round(TARGET * 100)}pct_seeds"]
         shown = "not reached by every seed" if value is None else f"{value:.3f}"
-        area = result.curve_area(arm)
-        area_shown = "-" if area is None else f"{area[0]:.4f} ({area[1]:.4f})"
-        lines.append(f"| {arm} | {shown} ({reached} seeds) | {float(summary[arm][f'final_{METRIC}']):.4f} | {area_shown} |")
+        row = summary[arm]  # the area as compare's summary.csv holds it
+        area = "-" if f"area_{METRIC}" not in row else f"{row[f'area_{METRIC}']:.4f} ({row[f'area_{METRIC}_sd']:.4f})"
+        lines.append(f"| {arm} | {shown} ({reached} seeds) | {float(row[f'final_{METRIC}']):.4f} | {area} |")
     fractions = {arm: fraction(result, arm) for arm in result.runs if arm not in RANDOM_ARMS}
     reached = {arm: value for arm, value in fractions.items() if value is not None}
     best_arm = min(reached, key=reached.get) if reached else None
@@ -148,8 +148,9 @@ def main() -> None:
         raise SystemExit(f"{DATA} is missing: this benchmark needs the shared MSD hippocampus subset")
     set_threads(args.threads)
     # Another pool size or seed count writes its own files, so it never overwrites the default's.
-    name = "label_efficiency" + ("_all_slices" if args.all_slices else "") + (
-        "" if args.volumes == VOLUMES else f"_{args.volumes}_volumes") + ("" if args.seeds == SEEDS else f"_{args.seeds}_seeds")
+    name = "label_efficiency" + ("_all_slices" if args.all_slices else "")
+    name += "" if args.volumes == VOLUMES else f"_{args.volumes}_volumes"
+    name += "" if args.seeds == SEEDS else f"_{args.seeds}_seeds"
     tmp = Path(tempfile.mkdtemp(prefix="label-efficiency-"))
     run_dir = args.run_dir or tmp / "run"
     start = time.perf_counter()
