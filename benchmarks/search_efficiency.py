@@ -25,8 +25,9 @@ This is a TABULAR benchmark (like NAS-Bench / HPOBench), stated plainly:
 A strategy has "found" a configuration when one of its COMPLETE trials trained a point whose quality
 is within 0.01 IoU (TOLERANCE) of the best quality of any point; epochs are counted up to and
 including that trial (a replay that never finds one in MAX_TRIALS trials counts all it spent, a
-lower bound, and the output names its seed). Replay seeds 0, 1, 2 give the last line (the issue's 3 seeds); seeds 0-29
-give the same measure with less noise, also for TPE with the other pruners (``asha``, ``median``).
+lower bound, and the output names its seed). Replay seeds 0, 1, 2 give the last line (the issue's
+3 seeds); seeds 0-29 give the same measure with less noise, also for TPE with the other pruners
+(``asha``, ``median``).
 The ratio is mean(ours) / mean(random). ``--space`` replays
 another space whose points the table holds (``segmentation-tiny.yaml``, the 36-point subset).
 Results: ``benchmarks/results/search_efficiency-<space>.{json,md}``.
@@ -315,8 +316,6 @@ def main() -> None:
         for name, strategy in {**STRATEGIES, **OTHER_STRATEGIES}.items()
     }
     more = {name: [r["epochs"] for r in rs] for name, rs in more_runs.items()}
-    # A replay that never finds a near-best point in MAX_TRIALS trials counts the epochs it spent:
-    # a lower bound on its cost, so the line says how many there were.
     unfound = {name: [seed for seed, r in zip(MORE_SEEDS, rs, strict=True) if not r["found"]] for name, rs in more_runs.items()}
     random_more = statistics.mean(more["random, no pruning"])
     for name, epochs in more.items():
