@@ -29,7 +29,9 @@ lower bound, and the output names its seed). Replay seeds 0, 1, 2 give the last 
 3 seeds); seeds 0-29 give the same measure with less noise, also for TPE with the other pruners
 (``asha``, ``median``).
 The ratio is mean(ours) / mean(random). ``--space`` replays
-another space whose points the table holds (``segmentation-tiny.yaml``, the 36-point subset).
+another space whose points the table holds (``segmentation-tiny.yaml``, the 36-point subset;
+``segmentation-tiny-archs.yaml``, 35 architectures at one lr and batch size, which ``--space`` with
+``--shard`` added to the table).
 Results: ``benchmarks/results/search_efficiency-<space>.{json,md}``.
 
     .venv/bin/python benchmarks/search_efficiency.py --shard 0/2 &     # fill the table, two cores
@@ -67,7 +69,7 @@ from filelock import FileLock  # noqa: E402  (torch's own dependency)
 from automl_al.config import Config  # noqa: E402
 from automl_al.search.objective import Objective, TrialOutcome  # noqa: E402
 from automl_al.search.pruners import make_pruner  # noqa: E402
-from automl_al.search.samplers import make_sampler  # noqa: E402
+from automl_al.search.samplers import make_sampler, sampled_space  # noqa: E402
 from automl_al.search.space import SearchSpace, apply_params, load_space  # noqa: E402
 from automl_al.tracking import NullTracker  # noqa: E402
 from automl_al.utils import atomic_write_json  # noqa: E402
@@ -235,7 +237,7 @@ def replay(
     trained a point of ``near_best``."""
     keys = point_keys(space)
     cfg = base_config(Path("unused"), Path("unused"))
-    objective = Objective(cfg, space, TableTrainer(table, keys, seed), NullTracker(), MONITOR)
+    objective = Objective(cfg, sampled_space(sampler, space), TableTrainer(table, keys, seed), NullTracker(), MONITOR)
     study = optuna.create_study(
         study_name=f"{sampler}-{pruner}-{seed}",  # Hyperband assigns brackets by hashing the name
         direction="maximize",

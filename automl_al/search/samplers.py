@@ -50,3 +50,13 @@ def grid(space: SearchSpace, seed: int, n_trials: int) -> optuna.samplers.BaseSa
 
 def make_sampler(name: str, space: SearchSpace, seed: int, n_trials: int) -> optuna.samplers.BaseSampler:
     return SAMPLERS.get(name)(space, seed, n_trials)
+
+
+BY_FACTOR = frozenset({"tpe"})  # samplers that learn per parameter
+
+
+def sampled_space(name: str, space: SearchSpace) -> SearchSpace:
+    """The encoding sampler ``name`` suggests from: TPE gets the architecture factor by factor, so
+    it shares what it learns of an encoder across decoders; random stays uniform over valid
+    architectures and grid needs one static parameter, so they keep the one categorical."""
+    return space.factored() if name in BY_FACTOR else space

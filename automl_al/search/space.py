@@ -14,14 +14,18 @@ A space file has two parts::
       train.batch_size: [4, 8]
       model.dropout_rate: {low: 0.0, high: 0.5}    # a range (ints -> int range; log/step optional)
 
-Design choice (why one categorical): the model factory's compatibility rules must hold while
-sampling, so no invalid (decoder, encoder, depth, size) combination ever costs a trial. We enumerate
-the valid combinations once and expose them as ONE static categorical parameter ``architecture``
-(labels such as ``"FPN/resnet18/depth4"``). Its distribution never changes, which TPE's
-multivariate mode and Optuna's GridSampler need; random search is uniform over valid architectures
-(as in the EDNAS paper); grid enumerates exactly the valid points. The cost: TPE cannot share what it
-learns about an encoder across decoders; with a few hundred categories that matters little next to
-pruning. Classification spaces list timm model names under ``architecture.encoder`` only.
+How the architecture is sampled: the model factory's compatibility rules must hold while sampling,
+so no invalid (decoder, encoder, depth, size) combination ever costs a trial. The valid combinations
+are enumerated once. Random search and grid see them as ONE static categorical parameter
+``architecture`` (labels such as ``"FPN/resnet18/depth4"``): random is then uniform over valid
+architectures (the EDNAS baseline) and grid enumerates exactly the valid points. TPE, which learns
+per parameter, gets them factor by factor (``SearchSpace.factored``): ``model.arch``, then
+``model.encoder`` among the encoders valid with that decoder, and so on, so that what it learns of
+an encoder is shared across decoders. Optuna needs a parameter's choices to be fixed, so a factor
+whose valid values depend on the earlier ones is a parameter of its own, named by what it lacks
+(``"model.encoder without vgg11_bn"``). On a 35-architecture table this found the best point in
+107 epochs against 147 with one categorical (benchmarks/search_efficiency.py, BENCHMARKS.md).
+Classification spaces list timm model names under ``architecture.encoder`` only.
 
 Only ``model.*`` and ``train.*`` keys may be searched: data preprocessing and splits must be the same
 for every trial (except the image size, which is part of the architecture) so scores compare.
@@ -33,7 +37,7 @@ import hashlib
 import itertools
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +93,21 @@ class SearchSpace:
     architectures: dict[str, dict[str, Any]]  # label -> dotted config values
     params: dict[str, BaseDistribution]  # dotted config key -> distribution
     description: str = ""
+    by_factor: bool = False  # suggest the architecture factor by factor (see the module docstring)
+
+    def factored(self) -> SearchSpace:
+        """The same points, with the architecture suggested factor by factor (for TPE).
+
+        >>> space = SearchSpace(Path("s.yaml"), "segmentation", {
+        ...     "Unet/resnet18": {"model.arch": "Unet", "model.encoder": "resnet18"},
+        ...     "Unet/vgg11_bn": {"model.arch": "Unet", "model.encoder": "vgg11_bn"},
+        ...     "DeepLabV3Plus/resnet18": {"model.arch": "DeepLabV3Plus", "model.encoder": "resnet18"}}, {})
+        >>> study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+        >>> trial = study.ask({"model.arch": CategoricalDistribution(["Unet", "DeepLabV3Plus"])})
+        >>> space.factored().suggest(trial), list(trial.params)
+        ({'model.arch': 'DeepLabV3Plus', 'model.encoder': 'resnet18'}, ['model.arch', 'model.encoder without vgg11_bn'])
+        """
+        return replace(self, by_factor=True)
 
     @property
     def distributions(self) -> dict[str, BaseDistribution]:
@@ -118,13 +137,38 @@ class SearchSpace:
 
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
         """Sample one point; returns dotted config keys -> values."""
+        if self.by_factor:
+            out = self._walk_factors(trial.suggest_categorical)
+            out.update({name: _suggest(trial, name, dist) for name, dist in self.params.items()})
+            return out
         return self.decode({name: _suggest(trial, name, dist) for name, dist in self.distributions.items()})
 
     def decode(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Optuna params (as stored in a trial) -> dotted config keys -> values."""
-        out = dict(self.architectures[params[ARCHITECTURE_PARAM]])
-        out.update({k: v for k, v in params.items() if k != ARCHITECTURE_PARAM})
+        """Optuna params (as stored in a trial, either encoding) -> dotted config keys -> values."""
+        if ARCHITECTURE_PARAM in params:
+            out = dict(self.architectures[params[ARCHITECTURE_PARAM]])
+        else:
+            out = self._walk_factors(lambda name, choices: params[name])
+        out.update({k: v for k, v in params.items() if k in self.params})
         return out
+
+    def _walk_factors(self, pick: Callable[[str, list[Any]], Any]) -> dict[str, Any]:
+        """Pick each architecture factor in turn among the values still valid with those picked."""
+        remaining = list(self.architectures.values())
+        for key in remaining[0]:
+            every = list(dict.fromkeys(_choice(a[key]) for a in self.architectures.values()))
+            if len(every) == 1:
+                continue
+            valid = [c for c in every if any(_choice(a[key]) == c for a in remaining)]
+            lacking = [str(c) for c in every if c not in valid]
+            picked = pick(f"{key} without {', '.join(lacking)}" if lacking else key, valid)
+            remaining = [a for a in remaining if _choice(a[key]) == picked]
+        return dict(remaining[0])
+
+
+def _choice(value: Any) -> Any:
+    """A factor's value as an Optuna choice (a str, int or float): an image size [h, w] as "hxw"."""
+    return "x".join(map(str, value)) if isinstance(value, list) else value
 
 
 def _product(values: Any) -> int:
@@ -230,7 +274,7 @@ class _Loader:
     def architectures(self) -> dict[str, dict[str, Any]]:
         section = self.raw.get("architecture")
         if not isinstance(section, dict):
-            raise self.fail("architecture", "must be a mapping with arch/encoder lists (see search_spaces/README.md)")
+            raise self.fail("architecture", "must be a mapping with arch/encoder lists (as in search_spaces/segmentation-cpu.yaml)")
         allowed = ("encoder", "image_size") if self.task == "classification" else tuple(ARCH_KEYS)
         for key in section:
             if key not in allowed:

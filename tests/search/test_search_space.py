@@ -9,6 +9,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from automl_al.config import Config
+from automl_al.search.samplers import sampled_space
 from automl_al.search.space import (
     ARCHITECTURE_PARAM,
     SHIPPED_SPACES,
@@ -92,6 +93,45 @@ def test_suggest_returns_dotted_config_values(tmp_path: Path) -> None:
     cfg = apply_params(Config(seed=7), params)
     assert (cfg.model.arch, cfg.model.encoder, cfg.model.encoder_depth) == ("FPN", "resnet18", 3)
     assert cfg.data.image_size == (32, 32) and cfg.train.lr == 1e-4 and cfg.seed == 7
+
+
+def _sizes_and_no_fpn_mobilenet(tmp_path: Path):
+    text = TINY_SPACE.replace("image_size: [32]", "image_size: [32, 64]").replace("valid_architectures: 4", "valid_architectures: 6")
+    return load_space(_write(tmp_path, text), compatible=_no_fpn_mobilenet)
+
+
+def test_factored_space_samples_every_valid_architecture_and_no_other(tmp_path: Path) -> None:
+    space = _sizes_and_no_fpn_mobilenet(tmp_path).factored()
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(60):
+        trial = study.ask()
+        config = space.suggest(trial)
+        assert space.decode(trial.params) == config  # stored params give back the trained config
+        seen.add((config["model.arch"], config["model.encoder"], tuple(config["data.image_size"])))
+        study.tell(trial, 0.0)
+    valid = {(v["model.arch"], v["model.encoder"], tuple(v["data.image_size"])) for v in space.architectures.values()}
+    assert seen == valid and len(valid) == 6  # (FPN, mobilenet_v2) never, at either size
+
+
+def test_factored_space_names_a_restricted_factor_by_what_it_lacks(tmp_path: Path) -> None:
+    space = _sizes_and_no_fpn_mobilenet(tmp_path).factored()
+    unet = optuna.trial.FixedTrial({"model.arch": "Unet", "model.encoder": "mobilenet_v2", "data.image_size": "64x64",
+                                    "train.lr": 1e-3, "train.batch_size": 8})
+    fpn = optuna.trial.FixedTrial({"model.arch": "FPN", "model.encoder without mobilenet_v2": "resnet18",
+                                   "data.image_size": "32x32", "train.lr": 1e-3, "train.batch_size": 8})
+    assert space.suggest(unet)["data.image_size"] == [64, 64]
+    assert space.suggest(fpn)["model.encoder"] == "resnet18"
+    # The single-valued depth is not a parameter; the encoder after FPN has its own fixed choices.
+    assert set(space.suggest(fpn)) == {"model.arch", "model.encoder", "model.encoder_depth", "data.image_size",
+                                       "train.lr", "train.batch_size"}
+
+
+def test_tpe_gets_the_factored_space_and_random_and_grid_the_joint_one(tmp_path: Path) -> None:
+    space = load_space(_write(tmp_path, TINY_SPACE), compatible=lambda *a: True)
+    assert sampled_space("tpe", space).by_factor
+    assert not sampled_space("random", space).by_factor and not sampled_space("grid", space).by_factor
+    assert sampled_space("tpe", space).size == space.size == 8  # the same points either way
 
 
 def test_apply_params_rejects_unknown_keys_and_bad_values() -> None:
