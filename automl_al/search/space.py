@@ -56,6 +56,7 @@ from automl_al.config import Config, Task
 from automl_al.errors import AutomlAlError
 
 ARCHITECTURE_PARAM = "architecture"
+MAX_PARAM_NAME = 120  # Optuna's RDB storages hold 512 characters; dashboards show far fewer
 # Architecture dimension (file key) -> dotted config key.
 ARCH_KEYS = {
     "arch": "model.arch",
@@ -160,10 +161,22 @@ class SearchSpace:
             if len(every) == 1:
                 continue
             valid = [c for c in every if any(_choice(a[key]) == c for a in remaining)]
-            lacking = [str(c) for c in every if c not in valid]
-            picked = pick(f"{key} without {', '.join(lacking)}" if lacking else key, valid)
+            picked = pick(_factor_name(key, every, valid), valid)
             remaining = [a for a in remaining if _choice(a[key]) == picked]
         return dict(remaining[0])
+
+
+def _factor_name(key: str, every: list[Any], valid: list[Any]) -> str:
+    """``key`` when every value is valid, else a name of its own for this set of valid values: what
+    it lacks, or (past what a storage indexes well) a digest of the valid values."""
+    lacking = [str(c) for c in every if c not in valid]
+    if not lacking:
+        return key
+    name = f"{key} without {', '.join(lacking)}"
+    if len(name) <= MAX_PARAM_NAME:
+        return name
+    digest = hashlib.sha256(json.dumps([str(c) for c in valid]).encode()).hexdigest()[:8]
+    return f"{key} among {len(valid)} of {len(every)} ({digest})"
 
 
 def _choice(value: Any) -> Any:

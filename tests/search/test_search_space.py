@@ -127,6 +127,24 @@ def test_factored_space_names_a_restricted_factor_by_what_it_lacks(tmp_path: Pat
                                        "train.lr", "train.batch_size"}
 
 
+def test_a_factor_lacking_many_values_gets_a_short_name(tmp_path: Path) -> None:
+    encoders = [f"resnet{i}" for i in range(40)]
+    text = TINY_SPACE.replace("[resnet18, mobilenet_v2]", "[" + ", ".join(encoders) + "]").replace(
+        "valid_architectures: 4", "valid_architectures: 42")
+    space = load_space(_write(tmp_path, text), compatible=lambda task, arch, encoder, *a: arch == "Unet" or encoder in encoders[:2])
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    names: set[str] = set()
+    for _ in range(20):
+        trial = study.ask()
+        config = space.factored().suggest(trial)
+        assert config["model.arch"] == "Unet" or config["model.encoder"] in encoders[:2]
+        names |= set(trial.params)
+        study.tell(trial, 0.0)
+    (short,) = [n for n in names if n.startswith("model.encoder ")]
+    assert short.startswith("model.encoder among 2 of 40 (") and len(short) <= 120  # not 38 names
+    assert names == {"model.arch", "model.encoder", short, "train.lr", "train.batch_size"}
+
+
 def test_tpe_gets_the_factored_space_and_random_and_grid_the_joint_one(tmp_path: Path) -> None:
     space = load_space(_write(tmp_path, TINY_SPACE), compatible=lambda *a: True)
     assert sampled_space("tpe", space).by_factor
