@@ -103,8 +103,7 @@ class SearchSpace:
         ...     "Unet/resnet18": {"model.arch": "Unet", "model.encoder": "resnet18"},
         ...     "Unet/vgg11_bn": {"model.arch": "Unet", "model.encoder": "vgg11_bn"},
         ...     "DeepLabV3Plus/resnet18": {"model.arch": "DeepLabV3Plus", "model.encoder": "resnet18"}}, {})
-        >>> study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
-        >>> trial = study.ask({"model.arch": CategoricalDistribution(["Unet", "DeepLabV3Plus"])})
+        >>> trial = optuna.trial.FixedTrial({"model.arch": "DeepLabV3Plus", "model.encoder without vgg11_bn": "resnet18"})
         >>> space.factored().suggest(trial), list(trial.params)
         ({'model.arch': 'DeepLabV3Plus', 'model.encoder': 'resnet18'}, ['model.arch', 'model.encoder without vgg11_bn'])
         """

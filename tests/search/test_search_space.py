@@ -9,7 +9,6 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from automl_al.config import Config
-from automl_al.search.samplers import sampled_space
 from automl_al.search.space import (
     ARCHITECTURE_PARAM,
     SHIPPED_SPACES,
@@ -123,8 +122,8 @@ def test_factored_space_names_a_restricted_factor_by_what_it_lacks(tmp_path: Pat
     assert space.suggest(unet)["data.image_size"] == [64, 64]
     assert space.suggest(fpn)["model.encoder"] == "resnet18"
     # The single-valued depth is not a parameter; the encoder after FPN has its own fixed choices.
-    assert set(space.suggest(fpn)) == {"model.arch", "model.encoder", "model.encoder_depth", "data.image_size",
-                                       "train.lr", "train.batch_size"}
+    assert set(fpn.params) == {"model.arch", "model.encoder without mobilenet_v2", "data.image_size", "train.lr",
+                               "train.batch_size"}
 
 
 def test_a_factor_lacking_many_values_gets_a_short_name(tmp_path: Path) -> None:
@@ -143,13 +142,6 @@ def test_a_factor_lacking_many_values_gets_a_short_name(tmp_path: Path) -> None:
     (short,) = [n for n in names if n.startswith("model.encoder ")]
     assert short.startswith("model.encoder among 2 of 40 (") and len(short) <= 120  # not 38 names
     assert names == {"model.arch", "model.encoder", short, "train.lr", "train.batch_size"}
-
-
-def test_tpe_gets_the_factored_space_and_random_and_grid_the_joint_one(tmp_path: Path) -> None:
-    space = load_space(_write(tmp_path, TINY_SPACE), compatible=lambda *a: True)
-    assert sampled_space("tpe", space).by_factor
-    assert not sampled_space("random", space).by_factor and not sampled_space("grid", space).by_factor
-    assert sampled_space("tpe", space).size == space.size == 8  # the same points either way
 
 
 def test_apply_params_rejects_unknown_keys_and_bad_values() -> None:

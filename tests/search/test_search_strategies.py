@@ -9,7 +9,7 @@ import pytest
 
 from automl_al.config import SearchConfig
 from automl_al.search.pruners import PRUNERS, make_pruner
-from automl_al.search.samplers import SAMPLERS, make_sampler
+from automl_al.search.samplers import SAMPLERS, make_sampler, sampled_space
 from automl_al.search.space import SearchSpaceError, load_space
 from search_helpers import TINY_SPACE
 
@@ -44,6 +44,12 @@ def test_tpe_is_multivariate_grouped_seeded_and_sized_to_the_budget(space) -> No
     assert sampler._multivariate and sampler._group
     assert sampler._n_startup_trials == 2  # 8 // 4; Optuna's default 10 would make TPE random here
     assert make_sampler("tpe", space, 3, 400)._n_startup_trials == 10
+
+
+def test_tpe_gets_the_architecture_by_factor_and_random_and_grid_as_one_categorical(space) -> None:
+    assert sampled_space("tpe", space).by_factor
+    assert not sampled_space("random", space).by_factor and not sampled_space("grid", space).by_factor
+    assert sampled_space("tpe", space).size == space.size == 8  # the same points either way
 
 
 def test_same_seed_same_random_points(space) -> None:

@@ -61,6 +61,14 @@ def test_search_writes_best_yaml_leaderboard_and_progress_lines(search_cfg: Conf
     assert "rank  trial  state" in out
 
 
+def test_tpe_trials_hold_the_architecture_factor_by_factor(search_cfg: Config) -> None:
+    run_search(_with(search_cfg, sampler="tpe"), trainer=CurveTrainer())
+    trials = _study(search_cfg).get_trials()
+    assert len(trials) == 4
+    assert all(set(t.params) == {"model.arch", "model.encoder", "train.lr", "train.batch_size"} for t in trials)
+    assert all(t.params["model.arch"] == t.user_attrs["config"]["model.arch"] for t in trials)
+
+
 def _point(t: optuna.trial.FrozenTrial) -> tuple[str, str, float]:
     c = t.user_attrs["config"]
     return c["model.arch"], c["model.encoder"], c["train.lr"]
