@@ -5,7 +5,7 @@
 let every trial they hold train longer (up to the full budget) before judging it, in case early
 epochs mislead. Where early epochs rank configurations well, that hedge costs epochs; where the
 best configuration starts slowly, ``asha`` judges it at its first epoch in every trial, and a repeat
-of it meets the same rung, so it may never be found (10 of 30 replays of the 36-point benchmark).
+of it meets the same rung, so it may never be found (14 of 30 replays of the 36-point benchmark).
 benchmarks/search_efficiency.py measures both (BENCHMARKS.md). TPE learns from every trial either
 way: Optuna hands samplers a bracket's view of the study, but TPE reads it through
 ``Study._get_trials``, which that view does not filter."""
