@@ -69,7 +69,7 @@ from filelock import FileLock  # noqa: E402  (torch's own dependency)
 from automl_al.config import Config  # noqa: E402
 from automl_al.search.objective import Objective, TrialOutcome  # noqa: E402
 from automl_al.search.pruners import make_pruner  # noqa: E402
-from automl_al.search.samplers import make_sampler, sampled_space  # noqa: E402
+from automl_al.search.samplers import make_sampler  # noqa: E402
 from automl_al.search.space import SearchSpace, apply_params, load_space  # noqa: E402
 from automl_al.tracking import NullTracker  # noqa: E402
 from automl_al.utils import atomic_write_json  # noqa: E402
@@ -237,7 +237,8 @@ def replay(
     trained a point of ``near_best``."""
     keys = point_keys(space)
     cfg = base_config(Path("unused"), Path("unused"))
-    objective = Objective(cfg, sampled_space(sampler, space), TableTrainer(table, keys, seed), NullTracker(), MONITOR)
+    cfg = cfg.model_copy(update={"search": cfg.search.model_copy(update={"sampler": sampler})})
+    objective = Objective(cfg, space, TableTrainer(table, keys, seed), NullTracker(), MONITOR)
     study = optuna.create_study(
         study_name=f"{sampler}-{pruner}-{seed}",  # Hyperband assigns brackets by hashing the name
         direction="maximize",

@@ -22,6 +22,7 @@ from automl_al.config import Config, ConfigError
 from automl_al.search.failures import classify, describe, ends_study, requeue
 from automl_al.search.repeats import judged_twin, prunes_again
 from automl_al.search.runs import TrialRun, trial_run
+from automl_al.search.samplers import sampled_space
 from automl_al.search.space import SearchSpace, apply_params
 from automl_al.tracking import Tracker
 
@@ -90,7 +91,7 @@ class Objective:
 
     def __init__(self, cfg: Config, space: SearchSpace, trainer: Trainer, tracker: Tracker, monitor: str) -> None:
         self.cfg = cfg
-        self.space = space
+        self.space = sampled_space(cfg.search.sampler, space)  # as the study's sampler learns from it
         self.trainer = trainer
         self.tracker = tracker
         self.monitor = monitor

@@ -33,7 +33,7 @@ from automl_al.search.leaderboard import format_table, leaderboard_rows, progres
 from automl_al.search.objective import Objective, SupervisedTrainer, Trainer
 from automl_al.search.pruners import make_pruner
 from automl_al.search.runs import ensure_parent_run, parent_run
-from automl_al.search.samplers import make_sampler, sampled_space
+from automl_al.search.samplers import make_sampler
 from automl_al.search.space import SearchSpace, SearchSpaceError, apply_params, load_space, resolve_space_path
 from automl_al.search.storage import (
     creation_lock,
@@ -190,7 +190,7 @@ def run_search(
         n_existing = len(study.get_trials(deepcopy=False))
         study.sampler = make_sampler(cfg.search.sampler, space, _sampler_seed(cfg.seed, n_existing, single_worker), cfg.search.n_trials)
         study.pruner = make_pruner(cfg.search.pruner, cfg.search.epochs)
-        objective = Objective(cfg, sampled_space(cfg.search.sampler, space), trainer or SupervisedTrainer(progress=progress), tracker, monitor)
+        objective = Objective(cfg, space, trainer or SupervisedTrainer(progress=progress), tracker, monitor)
         if progress:
             print(f"search: study {name!r} on {display_url(url)}: {len(space.architectures)} architectures, "
                   f"{space.size or 'continuous'} points, target {cfg.search.n_trials} trials")
