@@ -108,7 +108,7 @@ class Objective:
         trial.set_user_attr("config", params)
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         twin = judged_twin(trial.study, params)
-        repeat = twin if twin is not None and (twin.state == TrialState.COMPLETE or prunes_again(trial, twin)) else None
+        repeat = twin if twin is not None and (twin.state == TrialState.COMPLETE or prunes_again(trial, twin, self.cfg.search.epochs)) else None
         reported: set[int] = set()  # epochs already reported to the trial (from a pruned twin)
         if repeat is not None:
             trial.set_user_attr("repeat_of", repeat.number)
@@ -141,7 +141,7 @@ class Objective:
         if epoch in reported:
             return  # judged on the twin's value already: training is seeded, so it is this one
         trial.report(metrics[self.monitor], epoch)
-        if trial.should_prune():
+        if epoch < self.cfg.search.epochs and trial.should_prune():  # see repeats.prunes_again
             raise optuna.TrialPruned(f"pruned after epoch {epoch}: {self.monitor}={metrics[self.monitor]:.4f}")
 
 

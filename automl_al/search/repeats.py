@@ -44,16 +44,19 @@ def judged_twin(study: optuna.Study, config: Mapping[str, Any]) -> FrozenTrial |
     return max(twins, key=lambda t: (len(t.intermediate_values), -t.number), default=None)
 
 
-def prunes_again(trial: optuna.Trial, twin: FrozenTrial) -> bool:
+def prunes_again(trial: optuna.Trial, twin: FrozenTrial, epochs: int) -> bool:
     """Report the pruned ``twin``'s epochs to ``trial``: does ``trial``'s pruner stop it there too?
 
-    A twin pruned before any epoch was stopped by its trainer, not by a rung: it is pruned again.
+    Never at the last of the ``epochs`` budget: the training is spent by then, and Hyperband's
+    brackets all have a rung there (epochs are counted from 1, rungs at 1, 3, 9, ...), which would
+    throw away a finished trial's score. A twin pruned before any epoch was stopped by its trainer,
+    not by a rung: it is pruned again.
     """
     if not twin.intermediate_values:
         return True
     for step, value in sorted(twin.intermediate_values.items()):
         trial.report(value, step)
-        if trial.should_prune():
+        if step < epochs and trial.should_prune():
             return True
     return False
 

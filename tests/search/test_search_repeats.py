@@ -29,10 +29,22 @@ class PruneTrialsAtEpoch(optuna.pruners.BasePruner):
         return trial.number in self.numbers
 
 
-def _search(cfg: Config, pruned: set[int], trials: int = 2) -> tuple[list[optuna.trial.FrozenTrial], CurveTrainer]:
+class PruneEveryTrialAtEpoch(optuna.pruners.BasePruner):
+    """Prunes any trial once it reports ``epoch``: a rung there that keeps nobody."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        return trial.last_step == self.epoch
+
+
+def _search(
+    cfg: Config, pruned: set[int], trials: int = 2, pruner: optuna.pruners.BasePruner | None = None
+) -> tuple[list[optuna.trial.FrozenTrial], CurveTrainer]:
     trainer = CurveTrainer()
     objective = Objective(cfg, load_space(cfg.search.space, cfg), trainer, NullTracker(), "val_iou")
-    study = optuna.create_study(direction="maximize", pruner=PruneTrialsAtEpoch(pruned))
+    study = optuna.create_study(direction="maximize", pruner=pruner or PruneTrialsAtEpoch(pruned))
     for _ in range(trials):
         study.enqueue_trial(POINT)
     study.optimize(objective, n_trials=trials)
@@ -65,3 +77,35 @@ def test_a_complete_twin_wins_over_a_pruned_one(search_cfg: Config) -> None:
         study.add_trial(t)
     assert judged_twin(study, trials[0].user_attrs["config"]).number == 1
     assert "trained again: #0 was pruned" in progress_line(study, trials[1], "val_iou")
+
+
+def test_a_trial_that_trained_its_whole_budget_is_never_pruned(search_cfg: Config) -> None:
+    # Hyperband's brackets all have a rung at 9 epochs (1 * 3**2): pruning there saves nothing and
+    # would lose the score of a trial that finished. Earlier rungs still prune.
+    last = search_cfg.search.epochs
+    trials, _ = _search(search_cfg, pruned=set(), trials=1, pruner=PruneEveryTrialAtEpoch(last))
+    assert trials[0].state == TrialState.COMPLETE
+    assert trials[0].value == pytest.approx(curve_value("Unet", "resnet18", 1e-3, last))
+    trials, _ = _search(search_cfg, pruned=set(), trials=1, pruner=PruneEveryTrialAtEpoch(last - 1))
+    assert trials[0].state == TrialState.PRUNED and trials[0].last_step == last - 1
+
+
+def test_a_twin_pruned_at_its_last_epoch_is_not_pruned_again(search_cfg: Config) -> None:
+    # A study from before that rule may hold one: its repeat is not judged at that epoch either.
+    last = search_cfg.search.epochs
+    trainer = CurveTrainer()
+    objective = Objective(search_cfg, load_space(search_cfg.search.space, search_cfg), trainer, NullTracker(), "val_iou")
+    twin = optuna.trial.create_trial(
+        state=TrialState.PRUNED,
+        params={},
+        distributions={},
+        intermediate_values={e: curve_value("Unet", "resnet18", 1e-3, e) for e in range(1, last + 1)},
+        user_attrs={"config": objective.trial_params(optuna.trial.FixedTrial(POINT))},
+    )
+    study = optuna.create_study(direction="maximize", pruner=PruneEveryTrialAtEpoch(last))
+    study.add_trial(twin)
+    study.enqueue_trial(POINT)
+    study.optimize(objective, n_trials=1)
+    repeat = study.trials[1]
+    assert repeat.state == TrialState.COMPLETE and repeat.user_attrs["retrain_of"] == 0
+    assert repeat.value == pytest.approx(curve_value("Unet", "resnet18", 1e-3, last))
