@@ -75,10 +75,21 @@ def test_grid_refuses_a_range(tmp_path: Path) -> None:
         make_sampler("grid", load_space(path, compatible=lambda *a: True), 0, 8)
 
 
-def test_pruners_use_the_epoch_budget() -> None:
-    hb = make_pruner("hyperband", 9)
+def first_rungs(hb: optuna.pruners.BasePruner) -> list[int]:
+    """The epoch at which each of a Hyperband pruner's brackets first judges a trial."""
     assert isinstance(hb, optuna.pruners.HyperbandPruner)
-    assert (hb._min_resource, hb._max_resource, hb._reduction_factor) == (1, 9, 3)
+    trial = optuna.create_study(pruner=hb).ask()
+    trial.report(0.5, 1)
+    trial.should_prune()  # Optuna builds the brackets on first use
+    return [b._min_resource * b._reduction_factor**b._min_early_stopping_rate for b in hb._pruners]
+
+
+def test_pruners_use_the_epoch_budget() -> None:
+    # Brackets first judging at 1, 3, ... epochs, up to a third of the budget: never first at its
+    # last epoch, where no trial is pruned.
+    assert first_rungs(make_pruner("hyperband", 9)) == [1, 3]
+    assert first_rungs(make_pruner("hyperband", 27)) == [1, 3, 9]
+    assert first_rungs(make_pruner("hyperband", 2)) == [1]
     asha = make_pruner("asha", 9)
     assert isinstance(asha, optuna.pruners.SuccessiveHalvingPruner)
     assert (asha._min_resource, asha._reduction_factor, asha._min_early_stopping_rate) == (1, 3, 0)
