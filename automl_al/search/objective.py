@@ -20,7 +20,7 @@ from optuna.trial import TrialState
 
 from automl_al.config import Config, ConfigError
 from automl_al.search.failures import classify, describe, ends_study, requeue
-from automl_al.search.repeats import judged_twin, prunes_again
+from automl_al.search.repeats import judged_twin, prunes_again, prunes_at
 from automl_al.search.runs import TrialRun, trial_run
 from automl_al.search.samplers import sampled_space
 from automl_al.search.space import SearchSpace, apply_params
@@ -141,7 +141,7 @@ class Objective:
         if epoch in reported:
             return  # judged on the twin's value already: training is seeded, so it is this one
         trial.report(metrics[self.monitor], epoch)
-        if epoch < self.cfg.search.epochs and trial.should_prune():  # see repeats.prunes_again
+        if prunes_at(trial, epoch, self.cfg.search.epochs):
             raise optuna.TrialPruned(f"pruned after epoch {epoch}: {self.monitor}={metrics[self.monitor]:.4f}")
 
 

@@ -29,9 +29,10 @@ def hyperband(epochs: int) -> optuna.pruners.BasePruner:
     the budget, keeping a third of the trials at each rung (rungs at 1, 3, 9, ... epochs).
 
     Optuna's brackets would go up to the full budget, but no trial is pruned at its last epoch
-    (``Objective``), so a bracket that first judges there never prunes: with 9 epochs, it trained
-    3 trials in 17 (Optuna's shares for brackets 0, 1, 2 are 9, 5, 3) in full. Two brackets instead of three was chosen on three benchmark
-    tables and then confirmed on a held-out one by a rule fixed before it was replayed (BENCHMARKS.md).
+    (``repeats.prunes_at``), so a bracket that first judges there never prunes: with 9 epochs, it
+    trained 3 trials in 17 in full (Optuna's shares for brackets 0, 1, 2 are 9, 5, 3). Two brackets
+    instead of three was chosen on three benchmark tables, then confirmed on a held-out one by a
+    rule fixed before it was replayed (BENCHMARKS.md).
 
     >>> pruner = hyperband(9)
     >>> pruner._max_resource, pruner._reduction_factor

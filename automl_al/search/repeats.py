@@ -44,19 +44,26 @@ def judged_twin(study: optuna.Study, config: Mapping[str, Any]) -> FrozenTrial |
     return max(twins, key=lambda t: (len(t.intermediate_values), -t.number), default=None)
 
 
-def prunes_again(trial: optuna.Trial, twin: FrozenTrial, epochs: int) -> bool:
-    """Report the pruned ``twin``'s epochs to ``trial``: does ``trial``'s pruner stop it there too?
+def prunes_at(trial: optuna.Trial, epoch: int, epochs: int) -> bool:
+    """Does ``trial``'s pruner stop it after ``epoch``, its last report?
 
-    Never at the last of the ``epochs`` budget: the training is spent by then, and Hyperband's
+    Never after the last of the ``epochs`` budget: the training is spent by then, and Hyperband's
     brackets all have a rung there (epochs are counted from 1, rungs at 1, 3, 9, ...), which would
-    throw away a finished trial's score. A twin pruned before any epoch was stopped by its trainer,
-    not by a rung: it is pruned again.
+    throw away a finished trial's score.
+    """
+    return epoch < epochs and trial.should_prune()
+
+
+def prunes_again(trial: optuna.Trial, twin: FrozenTrial, epochs: int) -> bool:
+    """Report the pruned ``twin``'s epochs to ``trial``: does ``trial``'s pruner stop it there too
+    (:func:`prunes_at`)? A twin pruned before any epoch was stopped by its trainer, not by a rung:
+    it is pruned again.
     """
     if not twin.intermediate_values:
         return True
     for step, value in sorted(twin.intermediate_values.items()):
         trial.report(value, step)
-        if step < epochs and trial.should_prune():
+        if prunes_at(trial, step, epochs):
             return True
     return False
 
