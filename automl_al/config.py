@@ -3,6 +3,11 @@
 Unknown keys are errors, and every error names the file and the dotted key, so a typo never
 silently falls back to a default. Precedence: defaults < YAML < CLI overrides (``key.sub=value``).
 
+A key that names a part (``active.acquisition``, ``data.source``, ``train.loss``, ...) is checked
+against that part's registry (:mod:`automl_al.registries`) when the config loads, so a misspelt
+name fails before any data is read, and a part a plug-in registered is as valid as a built-in.
+The modules in the top-level ``plugins`` list are imported first, to register theirs.
+
 Example:
     >>> cfg = Config.model_validate({"data": {"source": "demo"}})
     >>> cfg.model.arch
@@ -12,12 +17,30 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from automl_al.errors import AutomlAlError
+from automl_al.registries import (
+    ACQUISITIONS,
+    DIVERSITIES,
+    DROPOUTS,
+    INITIAL_STRATEGIES,
+    LOSSES,
+    OPTIMIZERS,
+    ORACLES,
+    PIPELINES,
+    PRUNERS,
+    REDUCTIONS,
+    SAMPLERS,
+    SCHEDULERS,
+    SCHEDULES,
+    SOURCES,
+    UNCERTAINTIES,
+)
+from automl_al.registry import PluginError, RegisteredName, import_plugins
 
 Task = Literal["segmentation", "classification"]
 
@@ -39,7 +62,7 @@ class DemoConfig(_Strict):
 
 
 class DataConfig(_Strict):
-    source: Literal["folder", "msd", "dicom", "classes", "demo"] = "demo"
+    source: Annotated[str, RegisteredName(SOURCES)] = "demo"
     path: Path | None = None
     image_size: tuple[int, int] = (64, 64)
     resize: Literal["resize", "pad"] = "resize"
@@ -54,13 +77,13 @@ class DataConfig(_Strict):
     on_bad_file: Literal["error", "skip"] = "error"
     normalize: Literal["zscore", "minmax"] = "minmax"
     clip_percentiles: tuple[float, float] = (0.5, 99.5)
-    augment: Literal["default", "light", "none"] = "default"
+    augment: Annotated[str, RegisteredName(PIPELINES)] = "default"
     # msd: axis along which volumes are sliced; skip slices without foreground when False.
     slice_axis: int = Field(2, ge=0, le=2)
     keep_empty_slices: bool = True
     # classes: a CSV of ``path,label`` instead of one folder per class.
     labels_csv: Path | None = None
-    demo: DemoConfig = DemoConfig()
+    demo: DemoConfig = Field(default_factory=DemoConfig)
 
     @model_validator(mode="after")
     def _fractions(self) -> DataConfig:
@@ -69,7 +92,8 @@ class DataConfig(_Strict):
                 f"test_fraction + val_fraction must leave a pool, but got "
                 f"{self.test_fraction} + {self.val_fraction}"
             )
-        if self.source != "demo" and self.path is None:
+        # A source that makes its own images (the demo) says so with ``needs_path = False``.
+        if self.path is None and getattr(SOURCES.get(self.source), "needs_path", True):
             raise ValueError(f"data.path is required for source '{self.source}'")
         return self
 
@@ -82,7 +106,7 @@ class ModelConfig(_Strict):
     # None = random init (no download). "imagenet" etc. only from a filled local cache;
     # a path = local checkpoint of encoder weights.
     encoder_weights: str | None = None
-    dropout: Literal["none", "head", "decoder"] = "none"
+    dropout: Annotated[str, RegisteredName(DROPOUTS)] = "none"
     dropout_rate: float = Field(0.2, ge=0.0, lt=1.0)
 
 
@@ -94,11 +118,11 @@ class TrainConfig(_Strict):
     # full-data model get the same number of updates and differ in their data only.
     steps_per_epoch: int | None = Field(None, ge=1)
     lr: float = Field(1e-3, gt=0)
-    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    optimizer: Annotated[str, RegisteredName(OPTIMIZERS)] = "adam"
     weight_decay: float = Field(0.0, ge=0)
     momentum: float = Field(0.9, ge=0, lt=1)
-    scheduler: Literal["none", "cosine", "step", "plateau"] = "none"
-    loss: Literal["dice_ce", "dice", "ce", "focal"] = "dice_ce"
+    scheduler: Annotated[str, RegisteredName(SCHEDULERS)] = "none"
+    loss: Annotated[str, RegisteredName(LOSSES)] = "dice_ce"
     # Early stopping on the monitored validation metric; None disables it.
     early_stopping: int | None = Field(None, ge=1)
     num_workers: int = Field(0, ge=0)
@@ -118,23 +142,27 @@ class SearchConfig(_Strict):
     space: Path = Path("search_spaces/segmentation-cpu.yaml")
     n_trials: int = Field(8, ge=1)
     timeout: float | None = None
-    sampler: Literal["tpe", "random", "grid"] = "tpe"
-    pruner: Literal["hyperband", "asha", "median", "none"] = "hyperband"
+    sampler: Annotated[str, RegisteredName(SAMPLERS)] = "tpe"
+    pruner: Annotated[str, RegisteredName(PRUNERS)] = "hyperband"
     epochs: int = Field(3, ge=1)
     storage: str | None = None
     study: str | None = None
 
 
 class ActiveConfig(_Strict):
-    acquisition: str = "mfe"
-    reduction: Literal["mean", "sum", "fg_weighted"] = "mean"
+    acquisition: Annotated[str, RegisteredName(ACQUISITIONS)] = "mfe"
+    reduction: Annotated[str, RegisteredName(REDUCTIONS)] = "mean"
+    # Where the T probability samples come from (mc_dropout: the twin below, T = mc_samples).
+    uncertainty: Annotated[str, RegisteredName(UNCERTAINTIES)] = "mc_dropout"
     mc_samples: int = Field(20, ge=2)
+    # When queries happen: "phases" trains, scores and queries query_size images, phase by phase.
+    schedule: Annotated[str, RegisteredName(SCHEDULES)] = "phases"
     initial: int = Field(40, ge=1)
-    initial_strategy: Literal["random", "kmeans++"] = "random"
+    initial_strategy: Annotated[str, RegisteredName(INITIAL_STRATEGIES)] = "random"
     query_size: int = Field(50, ge=1)
     # "kcenter": the batch by k-center greedy over encoder features scaled by the score (S4), so
     # that a batch is not K near-copies of one hard case; "none": the top K by score.
-    diversity: Literal["none", "kcenter"] = "none"
+    diversity: Annotated[str, RegisteredName(DIVERSITIES)] = "none"
     # Score a random subset of E pool images per phase (seed S2); None scores the whole pool.
     subsample: int | None = Field(None, ge=1)
     max_phases: int = Field(10, ge=1)
@@ -142,22 +170,28 @@ class ActiveConfig(_Strict):
     budget: float | int | None = None
     iou_threshold: float | None = Field(None, gt=0, le=1)
     monitor: Literal["val", "test"] = "val"
-    oracle: Literal["simulated", "folder"] = "simulated"
+    oracle: Annotated[str, RegisteredName(ORACLES)] = "simulated"
     # Images that come with a label (folder oracle): "all" start the labeled set, so a person is
     # never asked for one; "initial": up to `initial` of them do and the rest stay hidden (a
     # rehearsal of the human loop on fully labeled data, such as the demo).
     given_labels: Literal["all", "initial"] = "all"
     warm_start: bool = False
-    dropout: Literal["head", "decoder"] = "head"
+    # The MC twin's placement: one that inserts dropout ("none" makes no twin).
+    dropout: Annotated[str, RegisteredName(DROPOUTS, where=lambda p: p.inserts, what="placements that insert dropout")] = "head"
     dropout_rate: float = Field(0.2, gt=0.0, lt=1.0)
 
     @model_validator(mode="after")
     def _diversity(self) -> ActiveConfig:
-        if self.diversity == "kcenter" and self.acquisition.startswith("power_"):
+        """A diversity that scales by the score cannot use sort keys (power sampling's) as scores."""
+        if not DIVERSITIES.get(self.diversity).scales_by_score:
+            return self
+        if getattr(ACQUISITIONS.get(self.acquisition), "ranks_only", False):
+            base = ACQUISITIONS.base_of(self.acquisition)
+            plain = repr(base) if base else "an uncertainty heuristic"
             raise ValueError(
-                f"active.diversity kcenter scales features by the acquisition score, but {self.acquisition!r} "
-                f"gives random keys (power sampling already spreads the batch); use {self.acquisition[6:]!r} "
-                "with kcenter, or the power_* heuristic with diversity: none"
+                f"active.diversity {self.diversity} scales features by the acquisition score, but {self.acquisition!r} "
+                f"gives random keys (power sampling already spreads the batch); use {plain} with {self.diversity}, "
+                f"or {self.acquisition!r} with diversity: none"
             )
         return self
 
@@ -176,12 +210,24 @@ class Config(_Strict):
     task: Task = "segmentation"
     run_dir: Path = Path("runs/default")
     seed: int = 0
-    data: DataConfig = DataConfig()
-    model: ModelConfig = ModelConfig()
-    train: TrainConfig = TrainConfig()
-    tracking: TrackingConfig = TrackingConfig()
-    search: SearchConfig = SearchConfig()
-    active: ActiveConfig = ActiveConfig()
+    # Modules to import before the rest is checked, so that the parts they register (an oracle, a
+    # data source, an acquisition, ...) can be named below; each must be importable (installed, or
+    # its folder on PYTHONPATH). Installed packages can use the automl_al.plugins entry point instead.
+    plugins: list[str] = Field(default_factory=list)
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    active: ActiveConfig = Field(default_factory=ActiveConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _import_plugins(cls, data: Any) -> Any:
+        plugins = data.get("plugins") if isinstance(data, dict) else None
+        if isinstance(plugins, list):
+            import_plugins([p for p in plugins if isinstance(p, str)])
+        return data
 
     @field_validator("name")
     @classmethod
@@ -269,6 +315,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         return Config.model_validate(raw)
     except ValidationError as e:
         raise ConfigError(_format_errors(e, source)) from None
+    except PluginError as e:
+        raise ConfigError(f"{source}: {e}") from e
 
 
 def dump_config(cfg: Config) -> str:

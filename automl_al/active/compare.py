@@ -34,6 +34,7 @@ from automl_al.active.learner import PrefixedTracker
 from automl_al.active.run import run_active
 from automl_al.config import ActiveConfig, Config, ConfigError, Task
 from automl_al.models import check_pretrained
+from automl_al.registries import DIVERSITIES
 from automl_al.tracking import NullTracker, Tracker
 from automl_al.training.metrics import SUMMARY_METRICS
 from automl_al.utils import atomic_write_bytes, atomic_write_json
@@ -80,18 +81,16 @@ class CompareResult:
         return float(np.mean(areas)), float(np.std(areas))
 
 
-ARM_OPTIONS = {"kcenter": {"diversity": "kcenter"}}  # "mi+kcenter": mi with k-center batches
-
-
 def arm_settings(arm: str) -> dict[str, str]:
     """The ``active`` keys an arm sets: ``mi`` -> acquisition mi (the config's diversity);
-    ``mi+kcenter`` -> acquisition mi, diversity kcenter. Raises ValueError for an unknown option."""
+    ``mi+kcenter`` -> acquisition mi, diversity kcenter (an option is any registered
+    ``active.diversity``). Raises ValueError for an unknown option."""
     acquisition, *options = arm.split("+")
     settings = {"acquisition": acquisition}
     for option in options:
-        if option not in ARM_OPTIONS:
-            raise ValueError(f"unknown option {option!r} in arm {arm!r}; options: {', '.join(ARM_OPTIONS)}")
-        settings.update(ARM_OPTIONS[option])
+        if option not in DIVERSITIES:
+            raise ValueError(f"unknown option {option!r} in arm {arm!r}; options: {', '.join(DIVERSITIES.names())}")
+        settings["diversity"] = option
     return settings
 
 
@@ -106,7 +105,7 @@ def check_compare_args(cfg: Config, acquisitions: Sequence[str], seeds: int, met
     if unknown:
         raise ConfigError(
             f"unknown acquisition(s) {unknown} for --acquisition; valid names: {', '.join(available_acquisitions())}, "
-            f"each optionally with {', '.join('+' + o for o in ARM_OPTIONS)}"
+            f"each optionally with {', '.join('+' + o for o in DIVERSITIES.names())}"
         )
     for arm, arm_active in settings.items():
         try:

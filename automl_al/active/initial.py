@@ -1,15 +1,25 @@
-"""The initial labeled set: random by seed, or k-means++ seeding over encoder features (S4).
+"""The initial labeled set (``active.initial_strategy``): random by seed, or k-means++ seeding over
+encoder features (S4).
 
 k-means++ (sklearn's ``kmeans_plusplus``) spreads the first labels over the image distribution:
 each next pick is drawn with probability proportional to its squared distance to the nearest one
 already picked, on global-average-pooled encoder features.
+
+A strategy is registered in ``INITIAL_STRATEGIES`` as ``(candidates, k, seed, embed) -> ids``;
+``embed(ids, seed) -> features [N, D]`` is only called by strategies that need features, so a
+random start never builds a model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
+
+from automl_al.registries import INITIAL_STRATEGIES
+
+Embed = Callable[[list[str], int], np.ndarray]  # (ids, seed) -> features [N, D], one row per id
+InitialStrategy = Callable[[Sequence[str], int, int, Embed], list[str]]  # (candidates, k, seed, embed) -> ids
 
 
 def _check(candidates: Sequence[str], k: int) -> None:
@@ -35,3 +45,13 @@ def kmeans_pp_initial(features: np.ndarray, candidates: Sequence[str], k: int, s
         return []
     _, indices = kmeans_plusplus(np.asarray(features, dtype=np.float64), n_clusters=k, random_state=seed)
     return [candidates[i] for i in indices]
+
+
+@INITIAL_STRATEGIES.register("random")
+def _random(candidates: Sequence[str], k: int, seed: int, embed: Embed) -> list[str]:
+    return random_initial(candidates, k, seed)
+
+
+@INITIAL_STRATEGIES.register("kmeans++")
+def _kmeans_pp(candidates: Sequence[str], k: int, seed: int, embed: Embed) -> list[str]:
+    return kmeans_pp_initial(embed(list(candidates), seed), candidates, k, seed)

@@ -12,7 +12,6 @@ trained for them.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from collections.abc import Mapping
@@ -31,7 +30,8 @@ from automl_al.active.loop import ModelKind, Scored, Trained
 from automl_al.active.scoring import ProbsFn, score_pool
 from automl_al.config import Config
 from automl_al.data.transforms import pair_augment
-from automl_al.models import build_model, mc_probs, pooled_features, verify_mc_dropout
+from automl_al.models import build_model, pooled_features
+from automl_al.registries import DIVERSITIES, UNCERTAINTIES
 from automl_al.tracking import Tracker
 from automl_al.training.checkpoint import load_checkpoint
 from automl_al.training.loaders import eval_loader
@@ -115,19 +115,16 @@ class ModelLearner:
         return Trained(metrics, result.fit.seconds)
 
     def _probs_fn(self, det_checkpoint: Path, mc_checkpoint: Path | None, example: Tensor, seed: int) -> ProbsFn:
-        """MC probabilities ``[T, B, C, *S]`` from the twin, or ``[1, B, C, *S]`` from the
-        deterministic model; the twin is checked on ``example`` first (dropout must change its output).
-        Batch k's dropout masks come from seed ``(seed, k)``, so a rescored pool gets the same scores."""
+        """Probabilities ``[T, B, C, *S]`` from the twin by the ``active.uncertainty`` source, or
+        ``[1, B, C, *S]`` from the deterministic model."""
         if not self.needs_mc:
             det = self.build("det", det_checkpoint).to(self.device).eval()
             return lambda x: torch.softmax(det(x).float(), dim=1)[None]
         if mc_checkpoint is None:
             raise ValueError(f"acquisition {self.cfg.active.acquisition!r} needs the MC-dropout model's checkpoint")
         mc = self.build("mc", mc_checkpoint).to(self.device).eval()
-        verify_mc_dropout(mc, example.to(self.device))
-        samples = self.cfg.active.mc_samples
-        batch_seeds = itertools.count(seed * 1_000_003)
-        return lambda x: mc_probs(mc, x, samples, generator_seed=next(batch_seeds))
+        source = UNCERTAINTIES.get(self.cfg.active.uncertainty)
+        return source(mc, example.to(self.device), self.cfg.active.mc_samples, seed)
 
     def score(
         self, ids: list[str], *, phase: int, det_checkpoint: Path, mc_checkpoint: Path | None, seed: int
@@ -146,7 +143,7 @@ class ModelLearner:
 
         result = score_pool(counted, loader, acquisition, reduction, device=self.device, progress=self.progress)
         scored_ids = [ids[i] for i in result.indices]
-        if self.cfg.active.diversity == "none":
+        if not DIVERSITIES.get(self.cfg.active.diversity).needs_features:
             return Scored(scored_ids, np.asarray(result.scores), result.seconds_per_image)
         start = time.perf_counter()  # the embedding pass counts as scoring time
         features = self.encoder_features(scored_ids, seed=seed, checkpoint=det_checkpoint)

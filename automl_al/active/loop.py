@@ -27,10 +27,11 @@ import numpy as np
 from automl_al.active.crash import crash_point
 from automl_al.active.labels import LabelStore
 from automl_al.active.oracles import Oracle, WaitingForLabels
-from automl_al.active.selection import select_k_center, select_top_k, subsample_pool
+from automl_al.active.selection import subsample_pool
 from automl_al.active.state import ActiveState, PhaseState, StateError, StateFile
 from automl_al.active.stopping import Progress, budget_count, query_count, stop_reason
 from automl_al.config import Config
+from automl_al.registries import DIVERSITIES
 from automl_al.tracking import NullTracker, Tracker
 from automl_al.utils import atomic_write_bytes, atomic_write_text
 
@@ -192,6 +193,7 @@ class ActiveLoop:
         self.learner = learner
         self.oracle = oracle
         self.initial_selector = initial_selector
+        self.diversity = DIVERSITIES.get(cfg.active.diversity)
         self.tracker = tracker or NullTracker()
         self.on_finish = on_finish
         self.paths = RunPaths(Path(cfg.run_dir))
@@ -377,9 +379,9 @@ class ActiveLoop:
             mc_checkpoint=self.paths.run_dir / phase.mc_checkpoint if phase.mc_checkpoint else None,
             seed=phase_seed(self.cfg.seed, phase.phase, "acquisition"),
         )
-        if self.active.diversity == "kcenter":
+        if self.diversity.needs_features:
             if scored.features is None or scored.features.shape[0] != len(scored.ids):
-                raise RuntimeError("active.diversity kcenter: the learner returned no feature row per scored image")
+                raise RuntimeError(f"active.diversity {self.active.diversity}: the learner returned no feature row per scored image")
             buffer = io.BytesIO()
             np.save(buffer, scored.features.astype(np.float32), allow_pickle=False)
             atomic_write_bytes(self._features_file(phase), buffer.getvalue())  # before "scored": resume reads it
@@ -398,11 +400,8 @@ class ActiveLoop:
         ids, scores = _read_scores(self.paths.run_dir / phase.scores_file)  # type: ignore[operator]
         k = query_count(self.active, len(self.state.labeled), len(self._unlabeled()), len(self.pool_ids))
         seed = phase_seed(self.cfg.seed, phase.phase, "ties")
-        if self.active.diversity == "kcenter":
-            features = np.load(self._features_file(phase), allow_pickle=False)
-            chosen = select_k_center(ids, scores, features, k, seed=seed)
-        else:
-            chosen = select_top_k(ids, scores, k, seed=seed)
+        features = np.load(self._features_file(phase), allow_pickle=False) if self.diversity.needs_features else None
+        chosen = self.diversity.select(ids, scores, features, k, seed)
         by_id = dict(zip(ids, scores.tolist(), strict=True))
         phase.queried = chosen
         phase.query_scores = [by_id[i] for i in chosen]

@@ -13,15 +13,17 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from automl_al.active.architecture import resolve_architecture
-from automl_al.active.initial import kmeans_pp_initial, random_initial
 from automl_al.active.labels import LabelStore
 from automl_al.active.learner import ModelLearner
-from automl_al.active.loop import ActiveLoop, ActiveResult, InitialSelector, RunPaths
+from automl_al.active.loop import ActiveResult, InitialSelector, RunPaths
 from automl_al.active.oracles import Oracle, create_oracle
 from automl_al.active.summary import write_summary
 from automl_al.config import Config, ConfigError, save_config
 from automl_al.models import check_pretrained
+from automl_al.registries import INITIAL_STRATEGIES, SCHEDULES
 from automl_al.tracking import NullTracker, Tracker
 
 if TYPE_CHECKING:
@@ -64,13 +66,13 @@ def _pool(cfg: Config, prepared: PreparedData, oracle: Oracle) -> list[str]:
 
 
 def _initial_selector(cfg: Config, learner: ModelLearner) -> InitialSelector:
-    if cfg.active.initial_strategy == "random":
-        return random_initial
+    """The ``active.initial_strategy`` entry, given the learner's encoder as its features callback."""
+    strategy = INITIAL_STRATEGIES.get(cfg.active.initial_strategy)
 
-    def kmeans_pp(candidates: list[str], k: int, seed: int) -> list[str]:
-        return kmeans_pp_initial(learner.encoder_features(candidates, seed=seed), candidates, k, seed)
+    def embed(ids: list[str], seed: int) -> np.ndarray:
+        return learner.encoder_features(ids, seed=seed)
 
-    return kmeans_pp
+    return lambda candidates, k, seed: strategy(candidates, k, seed, embed)
 
 
 def run_active(
@@ -107,7 +109,7 @@ def run_active(
         result.report_files = write_summary(result, tracker, label=cfg.active.acquisition, title=title)
 
     oracle = create_oracle(cfg.active.oracle, prepared, cfg)
-    loop = ActiveLoop(
+    loop = SCHEDULES.get(cfg.active.schedule)(
         cfg,
         _pool(cfg, prepared, oracle),
         learner,

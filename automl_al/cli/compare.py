@@ -22,7 +22,7 @@ class CompareCommand(Command):
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
         add_config_arguments(parser)
-        parser.add_argument("--acquisition", default=DEFAULT_ARMS, help=f"comma-separated arms: acquisition names, each optionally +kcenter for k-center batches (default: {DEFAULT_ARMS})")
+        parser.add_argument("--acquisition", default=DEFAULT_ARMS, help=f"comma-separated arms: acquisition names, each optionally +<active.diversity> such as +kcenter for k-center batches (default: {DEFAULT_ARMS})")
         parser.add_argument("--seeds", type=int, default=3, help="seeds per arm (default: 3)")
         parser.add_argument("--metric", help="metric compared: test_iou (default), test_dice, val_*; "
                             "classification: test_balanced_accuracy (default), test_accuracy, test_auroc")

@@ -20,9 +20,7 @@ import numpy as np
 import torch
 
 from automl_al.config import DataConfig
-from automl_al.registry import Registry
-
-PIPELINES: Registry[Callable[[], list[A.BasicTransform]]] = Registry("augmentation pipeline", "data.augment")
+from automl_al.registries import PIPELINES
 
 
 class FloatCLAHE(A.ImageOnlyTransform):

@@ -6,7 +6,8 @@ Each inserted module is a child named ``mc_dropout`` of the module it follows or
 a forward hook: the parameter names (and so checkpoints) are the same as without dropout, and
 :mod:`automl_al.models.mc` finds the placement by looking for those children.
 
-Placements (``model.dropout``):
+Placements (``model.dropout`` and the twin's ``active.dropout``), registered in ``DROPOUTS``:
+- ``none``: nothing (not a placement for the MC twin: it inserts no dropout).
 - ``head``: before the segmentation head (``nn.Dropout2d``) or the classifier (``nn.Dropout``).
 - ``decoder``: after every convolution of the smp decoder (the paper's "after every decoder
   convolution"), which works the same way for all eleven decoders. Refused for classification,
@@ -15,14 +16,18 @@ Placements (``model.dropout``):
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from torch import Tensor, nn
 
 from automl_al.errors import AutomlAlError
+from automl_al.registries import DROPOUTS
 
-Placement = Literal["none", "head", "decoder"]
+Placement = str  # a name registered in DROPOUTS
 DROPOUT_NAME = "mc_dropout"
+Place = Callable[[nn.Module, float], None]  # (model, rate) -> None: inserts the dropout modules
 
 
 class DropoutPlacementError(AutomlAlError, ValueError):
@@ -57,37 +62,65 @@ def add_dropout_after(module: nn.Module, dropout: nn.Module) -> None:
     module.register_forward_hook(_dropout_after)
 
 
-def place_segmentation_dropout(model: nn.Module, placement: Placement, rate: float) -> None:
-    """Insert ``nn.Dropout2d(rate)`` into an smp model at ``placement`` (``none``: nothing)."""
-    if placement == "none":
-        return
-    _check_rate(rate)
-    if placement == "head":
-        add_dropout_before(model.segmentation_head, nn.Dropout2d(rate))
-    elif placement == "decoder":
-        convs = [m for m in model.decoder.modules() if isinstance(m, nn.Conv2d)]
-        for conv in convs:
-            add_dropout_after(conv, nn.Dropout2d(rate))
-    else:
-        raise DropoutPlacementError(f"unknown model.dropout {placement!r}; valid: none, head, decoder")
+@dataclass(frozen=True)
+class DropoutPlacement:
+    """Where one placement puts dropout in a segmentation model and in a classifier; ``classifier``
+    None: a classifier cannot take it (``why`` says what to use instead)."""
+
+    segmentation: Place
+    classifier: Place | None
+    inserts: bool = True  # False for "none": such a placement cannot make an MC twin
+    why: str = ""
 
 
-def place_classifier_dropout(model: nn.Module, placement: Placement, rate: float) -> None:
-    """Insert ``nn.Dropout(rate)`` before a timm model's classifier; ``decoder`` is refused."""
-    if placement == "none":
-        return
-    if placement == "decoder":
-        raise DropoutPlacementError(
-            "model.dropout 'decoder' needs a segmentation decoder; a classifier has none: "
-            "use model.dropout: head (dropout before the classifier)"
-        )
-    if placement != "head":
-        raise DropoutPlacementError(f"unknown model.dropout {placement!r}; valid: none, head")
-    _check_rate(rate)
+def _nothing(model: nn.Module, rate: float) -> None:
+    """``none``: the model stays as built."""
+
+
+def _before_segmentation_head(model: nn.Module, rate: float) -> None:
+    add_dropout_before(model.segmentation_head, nn.Dropout2d(rate))
+
+
+def _after_decoder_convs(model: nn.Module, rate: float) -> None:
+    convs = [m for m in model.decoder.modules() if isinstance(m, nn.Conv2d)]
+    for conv in convs:
+        add_dropout_after(conv, nn.Dropout2d(rate))
+
+
+def _before_classifier(model: nn.Module, rate: float) -> None:
     classifier = model.get_classifier()
     if not isinstance(classifier, nn.Module) or isinstance(classifier, nn.Identity):
         raise DropoutPlacementError(f"{type(model).__name__} has no classifier module to put dropout before")
     add_dropout_before(classifier, nn.Dropout(rate))
+
+
+DROPOUTS.register("none", DropoutPlacement(_nothing, _nothing, inserts=False))
+DROPOUTS.register("head", DropoutPlacement(_before_segmentation_head, _before_classifier))
+DROPOUTS.register(
+    "decoder",
+    DropoutPlacement(
+        _after_decoder_convs, None, why="needs a segmentation decoder; a classifier has none: use model.dropout: head "
+        "(dropout before the classifier)",
+    ),
+)
+
+
+def place_segmentation_dropout(model: nn.Module, placement: Placement, rate: float) -> None:
+    """Insert ``nn.Dropout2d(rate)`` into an smp model at ``placement`` (``none``: nothing)."""
+    entry = DROPOUTS.get(placement)
+    if entry.inserts:
+        _check_rate(rate)
+    entry.segmentation(model, rate)
+
+
+def place_classifier_dropout(model: nn.Module, placement: Placement, rate: float) -> None:
+    """Insert ``nn.Dropout(rate)`` before a timm model's classifier; ``decoder`` is refused."""
+    entry = DROPOUTS.get(placement)
+    if entry.classifier is None:
+        raise DropoutPlacementError(f"model.dropout {placement!r} {entry.why}")
+    if entry.inserts:
+        _check_rate(rate)
+    entry.classifier(model, rate)
 
 
 def _check_rate(rate: float) -> None:
@@ -108,6 +141,7 @@ def dropout_modules(model: nn.Module) -> dict[str, nn.Module]:
 
 
 __all__ = [
+    "DropoutPlacement",
     "DropoutPlacementError",
     "Placement",
     "add_dropout_after",

@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from automl_al.errors import AutomlAlError
-from automl_al.registry import Registry
+from automl_al.registries import DECODERS
 
 MitPolicy = Literal["any", "never"]
 
@@ -58,7 +58,6 @@ def _decoder_channels(depth: int) -> dict[str, Any]:
     return {"decoder_channels": (256, 128, 64, 32, 16)[5 - depth :]}
 
 
-DECODERS: Registry[DecoderSpec] = Registry("decoder", config_key="model.arch")
 for _spec in (
     DecoderSpec("Unet", kwargs=_decoder_channels),
     DecoderSpec("UnetPlusPlus", mit="never", kwargs=_decoder_channels),

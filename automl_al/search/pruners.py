@@ -17,10 +17,9 @@ from collections.abc import Callable
 
 import optuna
 
-from automl_al.registry import Registry
+from automl_al.registries import PRUNERS
 
 PrunerFactory = Callable[[int], optuna.pruners.BasePruner]
-PRUNERS: Registry[PrunerFactory] = Registry("pruner")
 
 
 @PRUNERS.register("hyperband")

@@ -13,10 +13,9 @@ from collections.abc import Callable
 import optuna
 
 from automl_al.search.space import SearchSpace, SearchSpaceError
-from automl_al.registry import Registry
+from automl_al.registries import SAMPLERS
 
 SamplerFactory = Callable[[SearchSpace, int, int], optuna.samplers.BaseSampler]
-SAMPLERS: Registry[SamplerFactory] = Registry("sampler")
 
 
 @SAMPLERS.register("tpe")

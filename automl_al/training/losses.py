@@ -12,9 +12,7 @@ import torch
 from torch import nn
 
 from automl_al.config import Task
-from automl_al.registry import Registry
-
-LOSSES: Registry[type[nn.Module]] = Registry("segmentation loss")
+from automl_al.registries import LOSSES
 
 
 @LOSSES.register("dice")

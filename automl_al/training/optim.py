@@ -16,14 +16,11 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, ReduceLROnPlateau, StepLR
 
 from automl_al.config import TrainConfig
-from automl_al.registry import Registry
+from automl_al.registries import OPTIMIZERS, SCHEDULERS
 
 Scheduler = LRScheduler | ReduceLROnPlateau
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter], TrainConfig], Optimizer]
 SchedulerFactory = Callable[[Optimizer, TrainConfig], Scheduler | None]
-
-OPTIMIZERS: Registry[OptimizerFactory] = Registry("optimizer")
-SCHEDULERS: Registry[SchedulerFactory] = Registry("scheduler")
 
 PLATEAU_FACTOR = 0.9  # seed S2: LR x 0.9 when the training loss plateaus
 PLATEAU_MAX_PATIENCE = 20  # seed S2: 20 epochs

@@ -41,22 +41,22 @@ def test_targets_are_the_source_masks(tiny_cfg: Config) -> None:
     assert got[0].dtype == np.int64
 
 
-def test_complete_cache_is_reused_without_decoding(tiny_cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_complete_cache_is_reused_without_decoding(tiny_cfg: Config) -> None:
     first = prepare_data(tiny_cfg, progress=False)
+    other = tiny_cfg.model_copy(update={"seed": 3})
+    bigger = make_cfg(tiny_cfg.run_dir, image_size=(48, 48))
 
     def broken(cfg, problems):
         raise AssertionError("the source was decoded again")
 
-    monkeypatch.setitem(SOURCES._entries, "demo", broken)
-    again = prepare_data(tiny_cfg, progress=False)
-    assert again.root == first.root and again.ids == first.ids
-    # the seed and the split fractions do not change pixels: same cache
-    other = tiny_cfg.model_copy(update={"seed": 3})
-    assert prepare_data(other, progress=False).root == first.root
-    # a different image size does: it must decode again
-    bigger = make_cfg(tiny_cfg.run_dir, image_size=(48, 48))
-    with pytest.raises(AssertionError, match="decoded again"):
-        prepare_data(bigger, progress=False)
+    with SOURCES.temporarily("demo", broken):
+        again = prepare_data(tiny_cfg, progress=False)
+        assert again.root == first.root and again.ids == first.ids
+        # the seed and the split fractions do not change pixels: same cache
+        assert prepare_data(other, progress=False).root == first.root
+        # a different image size does: it must decode again
+        with pytest.raises(AssertionError, match="decoded again"):
+            prepare_data(bigger, progress=False)
 
 
 def test_incomplete_cache_is_rebuilt(tiny_cfg: Config) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from pydantic import ValidationError
 
 from automl_al.config import SearchConfig
 from automl_al.search.pruners import PRUNERS, make_pruner
@@ -21,9 +22,11 @@ def space(tmp_path: Path):
     return load_space(path, compatible=lambda *a: True)
 
 
-def test_registries_cover_every_config_choice() -> None:
-    assert SAMPLERS.names() == sorted(SearchConfig.model_fields["sampler"].annotation.__args__)
-    assert PRUNERS.names() == sorted(SearchConfig.model_fields["pruner"].annotation.__args__)
+def test_the_config_takes_exactly_the_registered_choices() -> None:
+    for key, registry in (("sampler", SAMPLERS), ("pruner", PRUNERS)):
+        assert all(getattr(SearchConfig(**{key: name}), key) == name for name in registry.names())
+        with pytest.raises(ValidationError, match=f"unknown {key} 'nope'; valid names: "):
+            SearchConfig(**{key: "nope"})
 
 
 def test_unknown_names_list_the_valid_ones(space) -> None:

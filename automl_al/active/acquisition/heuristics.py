@@ -6,6 +6,10 @@ into one score per image; ``random`` and ``fg_random`` score whole images and ig
 :func:`power_sampling` wraps a heuristic so that the top K become a random draw weighted by score.
 ``needs_mc`` says whether the heuristic is meaningless without T >= 2 MC samples; those that do
 not need them accept a single deterministic pass (T = 1).
+
+Every class is built the same way, ``cls(seed)``, so a class is its own registry entry
+(:mod:`~automl_al.active.acquisition.registry`); a class whose scores are uncertainties >= 0 sets
+``power_variant`` and the registry then also offers ``power_<name>`` (:func:`power_sampling`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,14 @@ class Acquisition(ABC):
 
     name: ClassVar[str]
     needs_mc: ClassVar[bool] = True
+    # Scores are uncertainties >= 0 (higher = more uncertain): the registry also offers power_<name>.
+    power_variant: ClassVar[bool] = False
+    # Scores are random sort keys (power sampling's), not uncertainties: only their order means
+    # something, so nothing may scale by them (active.diversity kcenter refuses them).
+    ranks_only: ClassVar[bool] = False
+
+    def __init__(self, seed: int = 0) -> None:
+        """One constructor for all (smp's uniform-constructor habit); deterministic ones ignore ``seed``."""
 
     def __call__(self, probs: Tensor, reduction: Reduction = reduce_mean) -> Tensor:
         """``probs [T, N, C, *S]`` -> ``scores [N]`` on the same device."""
@@ -47,6 +59,7 @@ class _MapAcquisition(Acquisition):
     """A per-pixel uncertainty map from :mod:`functional`, reduced to one score per image."""
 
     uncertainty: ClassVar[Callable[[Tensor], Tensor]]
+    power_variant = True
 
     def score(self, probs: Tensor, reduction: Reduction) -> Tensor:
         return reduction(self.uncertainty(probs), probs.mean(dim=0))
@@ -126,7 +139,8 @@ class ForegroundRandom(_Seeded):
     (classification: when the predicted label is not 0). With T = 1 from the deterministic model
     that is the model's own prediction. Scores are U[0, 1) + 1 for foreground images and U[0, 1)
     for the rest, so top-K takes random foreground images first and falls back to the others
-    when there are fewer than K, all scores staying finite.
+    when there are fewer than K, all scores staying finite. An image whose probabilities hold a
+    NaN scores NaN (a broken model, refused by the selection), not a guess from argmax over NaN.
     """
 
     name = "fg_random"
@@ -135,7 +149,8 @@ class ForegroundRandom(_Seeded):
         predicted = probs.mean(dim=0).argmax(dim=1)  # [N, *S]
         has_fg = (predicted != BACKGROUND).reshape(predicted.shape[0], -1).any(dim=1)  # [N]
         uniform = self._uniform(probs)
-        return uniform + has_fg.to(uniform.dtype)
+        broken = probs.isnan().transpose(0, 1).reshape(probs.shape[1], -1).any(dim=1)  # [N]
+        return (uniform + has_fg.to(uniform.dtype)).masked_fill(broken, float("nan"))
 
 
 class _PowerSampling(_Seeded):
@@ -143,6 +158,7 @@ class _PowerSampling(_Seeded):
 
     inner: ClassVar[type[Acquisition]]
     beta: ClassVar[float] = 1.0
+    ranks_only = True
 
     def score(self, probs: Tensor, reduction: Reduction) -> Tensor:
         scores = self.inner().score(probs, reduction)  # [N], >= 0 for every uncertainty heuristic

@@ -11,15 +11,13 @@ from collections.abc import Callable
 
 from torch import Tensor
 
-from automl_al.registry import Registry
+from automl_al.registries import REDUCTIONS
 
 Reduction = Callable[[Tensor, Tensor], Tensor]
 
 BACKGROUND = 0
 # Below this total foreground weight an image counts as "no foreground" (score 0, not 0 / 0).
 _MIN_WEIGHT = 1e-8
-
-REDUCTIONS: Registry[Reduction] = Registry("reduction", "active.reduction")
 
 
 def _pixels(maps: Tensor) -> Tensor:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from automl_al.active.oracles.base import Oracle, WaitingForLabels
 from automl_al.active.oracles.folder import FolderOracle
 from automl_al.active.oracles.simulated import SimulatedOracle
-from automl_al.registry import Registry
+from automl_al.registries import ORACLES
 
 if TYPE_CHECKING:
     from automl_al.config import Config
@@ -21,12 +21,10 @@ if TYPE_CHECKING:
 
 OracleFactory = Callable[["PreparedData", "Config"], Oracle]
 
-ORACLES: Registry[OracleFactory] = Registry("oracle", "active.oracle")
-
 
 def register_oracle(name: str, factory: OracleFactory) -> None:
     """Add ``name -> factory(prepared, cfg)``; a name that is already taken is an error."""
-    ORACLES.register(name)(factory)
+    ORACLES.register(name, factory)
 
 
 def create_oracle(name: str, prepared: PreparedData, cfg: Config) -> Oracle:

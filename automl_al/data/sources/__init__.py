@@ -3,6 +3,8 @@
 A source is a callable ``(cfg: DataConfig, problems: Problems) -> Iterator[Record]``: it walks its
 layout, reports every unusable file through ``problems`` (which raises or skips by policy) and yields
 records one at a time, so the cache can stream them to disk without holding a dataset in memory.
+``data.path`` is required unless the source sets ``needs_path = False`` on itself (the demo makes
+its images). A plug-in registers its own with ``SOURCES.register("name", source)``.
 """
 
 from __future__ import annotations
@@ -12,11 +14,9 @@ from collections.abc import Callable, Iterator
 from automl_al.config import DataConfig
 from automl_al.data.problems import Problems
 from automl_al.data.records import Record
-from automl_al.registry import Registry
+from automl_al.registries import SOURCES
 
 Source = Callable[[DataConfig, Problems], Iterator[Record]]
-
-SOURCES: Registry[Source] = Registry("data source", "data.source")
 
 # Built-in sources register themselves on import (explicit imports, no filesystem scan).
 from automl_al.data.sources import classes, demo, dicom, folder, msd  # noqa: E402,F401

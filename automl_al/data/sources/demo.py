@@ -118,3 +118,6 @@ def demo_source(cfg: DataConfig, problems: Problems) -> Iterator[Record]:
                 source=f"demo://patient{p:03d}/slice{s:02d}",
                 meta={"synthetic": True, "label": label, "class_name": CLASS_NAMES[label]},
             )
+
+
+demo_source.needs_path = False  # type: ignore[attr-defined]  # it makes its images: no data.path (DataConfig)
