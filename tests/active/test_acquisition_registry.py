@@ -1,4 +1,8 @@
-"""Contract tests over every registered acquisition, and the behaviour of random / fg_random."""
+"""Contract tests over every registered acquisition, and the behaviour of random / fg_random.
+
+Every test that is not about one named function runs over ``available_acquisitions()``, so a new
+acquisition is checked by registering it: no list here names it.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,12 @@ from automl_al.active.acquisition import (
     get_reduction,
     register_acquisition,
 )
-from automl_al.active.acquisition.registry import ACQUISITIONS
+from automl_al.active.acquisition.registry import ACQUISITIONS, POWER_PREFIX
+from automl_al.config import ActiveConfig
 
 NAMES = available_acquisitions()
+# Entries whose scores are uncertainties >= 0 (they declare power_variant): higher = more uncertain.
+UNCERTAINTIES = [n for n in NAMES if getattr(ACQUISITIONS.get(n), "power_variant", False)]
 SHAPES = {"segmentation": (3, 4, 3, 8, 8), "classification": (3, 4, 3)}
 N = 4
 
@@ -24,12 +31,15 @@ def _probs(task: str, seed: int = 0) -> torch.Tensor:
     return logits.softmax(dim=2)
 
 
-def test_builtins_are_registered() -> None:
-    assert NAMES == [
-        "cfe", "entropy", "fg_random", "margin", "mfe", "mi",
-        "power_cfe", "power_entropy", "power_margin", "power_mfe", "power_mi", "power_std",
-        "random", "std",
-    ]
+@pytest.mark.parametrize("name", NAMES)
+def test_power_variants_come_from_the_entries_that_declare_them(name: str) -> None:
+    base = ACQUISITIONS.base_of(name)
+    if base is None:  # an entry: it has a power variant exactly when it declares one
+        assert (POWER_PREFIX + name in NAMES) == (name in UNCERTAINTIES)
+    else:  # a variant: power sampling over its entry, needing MC samples when the entry does
+        assert name == POWER_PREFIX + base and base in UNCERTAINTIES
+        power, plain = create_acquisition(name, seed=0), create_acquisition(base, seed=0)
+        assert power.needs_mc == plain.needs_mc and power.ranks_only and not plain.ranks_only
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "fg_weighted"])
@@ -61,9 +71,21 @@ def test_single_pass_allowed_only_when_mc_is_not_needed(name: str) -> None:
         assert acq(one_pass).shape == (N,)
 
 
-def test_which_acquisitions_need_mc() -> None:
-    needs = {name for name in NAMES if create_acquisition(name, seed=0).needs_mc}
-    assert needs == {"cfe", "mfe", "mi", "std", "power_cfe", "power_mfe", "power_mi", "power_std"}
+@pytest.mark.parametrize("name", NAMES)
+def test_every_name_is_a_valid_config_value(name: str) -> None:
+    assert ActiveConfig(acquisition=name).acquisition == name
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "fg_weighted"])
+@pytest.mark.parametrize("name", UNCERTAINTIES)
+def test_uncertain_images_score_higher_than_confident_ones(name: str, reduction: str) -> None:
+    # image 0: two MC samples, each unsure (0.7 / 0.3) and disagreeing; image 1: both sure of class 0
+    probs = torch.zeros(2, 2, 2, 4, 4, dtype=torch.float64)
+    probs[0, 0, 0], probs[0, 0, 1] = 0.7, 0.3
+    probs[1, 0, 0], probs[1, 0, 1] = 0.3, 0.7
+    probs[:, 1, 0] = 1.0
+    scores = create_acquisition(name, seed=0)(probs, get_reduction(reduction))
+    assert scores[0] > scores[1] >= 0
 
 
 def test_unknown_name_lists_valid_names() -> None:
@@ -76,13 +98,20 @@ def test_duplicate_registration_is_an_error() -> None:
         register_acquisition("mfe", lambda seed: create_acquisition("cfe", seed=seed))
 
 
-@pytest.mark.parametrize("name", [p + n for n in ("mfe", "cfe", "mi", "std", "margin", "entropy") for p in ("", "power_")])
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "fg_weighted"])
 def test_nan_probabilities_give_nan_scores_not_hidden_zeros(name: str, reduction: str) -> None:
+    """A broken image scores NaN (the selection refuses it), unless the acquisition never reads the
+    probabilities (``random``): then its score is what any probabilities would give."""
     probs = _probs("segmentation")
     probs[1, 2, :, 3, 3] = float("nan")  # one broken pixel of image 2 in one MC sample
     scores = create_acquisition(name, seed=0)(probs, get_reduction(reduction))
-    assert scores.isnan().tolist() == [False, False, True, False]
+    assert scores[[0, 1, 3]].isfinite().all()  # the other images are not touched
+    other = _probs("segmentation", seed=1)
+    other[:, 2] = 1.0 / other.shape[2]  # image 2 uniform instead: a different prediction
+    reads_probs = not torch.equal(create_acquisition(name, seed=0)(_probs("segmentation"), get_reduction(reduction))[2],
+                                  create_acquisition(name, seed=0)(other, get_reduction(reduction))[2])
+    assert scores[2].isnan().item() == reads_probs
 
 
 def test_heuristic_scores_are_reduced_maps() -> None:
@@ -130,16 +159,30 @@ def test_fg_random_on_one_deterministic_pass() -> None:
     assert scores[0] > scores[1]
 
 
-def test_custom_acquisition_can_be_registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ACQUISITIONS, "_entries", dict(ACQUISITIONS._entries))  # undone after the test
+class _Darkest(Acquisition):
+    """A new acquisition as a user writes one: mean background probability, an uncertainty >= 0."""
 
-    class Darkest(Acquisition):
-        name = "test_darkest_bg"
-        needs_mc = False
+    name = "test_darkest_bg"
+    needs_mc = False
+    power_variant = True
 
-        def score(self, probs, reduction):
-            return probs[0, :, 0].reshape(probs.shape[1], -1).mean(dim=1)
+    def score(self, probs, reduction):
+        return probs[0, :, 0].reshape(probs.shape[1], -1).mean(dim=1)
 
-    register_acquisition(Darkest.name, lambda seed: Darkest())
-    probs = _fg_probs([True, False])
-    assert create_acquisition("test_darkest_bg", seed=0)(probs).shape == (2,)
+
+def test_custom_acquisition_can_be_registered_and_named_in_the_config() -> None:
+    with ACQUISITIONS.scoped():
+        register_acquisition(_Darkest.name, _Darkest)
+        probs = _fg_probs([True, False])
+        assert create_acquisition("test_darkest_bg", seed=0)(probs).shape == (2,)
+        # its power variant comes with it, and the config takes both
+        assert create_acquisition("power_test_darkest_bg", seed=0)(probs).shape == (2,)
+        assert ActiveConfig(acquisition="power_test_darkest_bg").acquisition == "power_test_darkest_bg"
+    assert "test_darkest_bg" not in available_acquisitions()  # gone after the block
+    assert "power_test_darkest_bg" not in available_acquisitions()
+
+
+def test_a_plain_factory_can_be_registered_without_a_power_variant() -> None:
+    with ACQUISITIONS.temporarily("test_darkest_factory", lambda seed: _Darkest(seed)):
+        assert create_acquisition("test_darkest_factory", seed=0).name == "test_darkest_bg"
+        assert "power_test_darkest_factory" not in ACQUISITIONS
