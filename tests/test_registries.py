@@ -19,7 +19,14 @@ from automl_al import registries
 from automl_al.cli import main
 from automl_al.config import ActiveConfig, Config, ConfigError, load_config
 from automl_al.registries import ACQUISITIONS, DROPOUTS, ORACLES, SOURCES
-from automl_al.registry import PLUGIN_GROUP, PluginError, RegisteredName, Registry, UnknownNameError, load_plugins
+from automl_al.registry import (
+    PLUGIN_GROUP,
+    PluginError,
+    RegisteredName,
+    Registry,
+    UnknownNameError,
+    load_plugins,
+)
 
 
 @pytest.fixture

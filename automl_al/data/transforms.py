@@ -11,7 +11,6 @@ Masks go through the same geometric transforms (nearest neighbour), so they stay
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import albumentations as A

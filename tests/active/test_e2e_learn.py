@@ -297,6 +297,7 @@ def test_scoring_samples_only_the_head_of_the_mc_twin(tmp_path: Path, monkeypatc
     import torch
 
     from automl_al.active import learner as learner_module
+    from automl_al.active import uncertainty as uncertainty_module
     from automl_al.active.run import run_active
     from automl_al.models import mc_probs
     from automl_al.models.mc import active_dropouts, sampling_path
@@ -318,7 +319,7 @@ def test_scoring_samples_only_the_head_of_the_mc_twin(tmp_path: Path, monkeypatc
                       "samples_differ": not torch.equal(probs[0], probs[1])})
         return probs
 
-    monkeypatch.setattr(learner_module, "mc_probs", counting_mc_probs)
+    monkeypatch.setattr(uncertainty_module, "mc_probs", counting_mc_probs)  # what the mc_dropout source samples with
     result = run_active(load_config(write_config(tmp_path)), progress=False)
 
     assert result.status == "finished" and calls

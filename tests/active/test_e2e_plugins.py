@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from e2e_config import write_demo_config
+from run_helpers import run_cli
 
 from automl_al.active.state import StateFile
 from automl_al.registry import PLUGIN_GROUP
-from e2e_config import write_demo_config
-from run_helpers import run_cli
 
 pytestmark = pytest.mark.slow
 

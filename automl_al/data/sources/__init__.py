@@ -20,3 +20,5 @@ Source = Callable[[DataConfig, Problems], Iterator[Record]]
 
 # Built-in sources register themselves on import (explicit imports, no filesystem scan).
 from automl_al.data.sources import classes, demo, dicom, folder, msd  # noqa: E402,F401
+
+__all__ = ["SOURCES", "Source"]
