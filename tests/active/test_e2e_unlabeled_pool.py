@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from automl_al.active.compare import run_compare
+from automl_al.pipeline.compare import run_compare
 from automl_al.active.loop import RunPaths
 from automl_al.active.run import run_active
 from automl_al.active.state import StateFile

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from automl_al.active.compare import CompareResult, _arm_config, arm_settings
+from automl_al.pipeline.compare.study import CompareResult, _arm_config, arm_settings
 from automl_al.config import Config
 
 
