@@ -56,8 +56,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import RESULTS, SHARED_DATA, command_line, hippocampus_subset, set_threads, write_results  # noqa: E402
 
-from automl_al.pipeline.compare import CompareResult, run_compare  # noqa: E402
 from automl_al.config import Config  # noqa: E402
+from automl_al.pipeline.compare import CompareResult, run_compare  # noqa: E402
 from automl_al.tracking import NullTracker  # noqa: E402
 
 DATA = SHARED_DATA / "msd_hippocampus"

@@ -1,11 +1,19 @@
-"""``compare``: the per-arm label-efficiency figure on hand-made phase tables, and what an arm sets."""
+"""``compare``: the per-arm label-efficiency figures on hand-made phase tables, and what an arm sets."""
 
 from __future__ import annotations
 
 import pytest
 
-from automl_al.pipeline.compare.study import CompareResult, _arm_config, arm_settings
 from automl_al.config import Config
+from automl_al.pipeline.compare import CompareResult, arm_config, arm_settings
+from automl_al.pipeline.compare.stats import (
+    area_over_seeds,
+    fraction_to_reach,
+    phase_table,
+    shared_phases,
+    study_metrics,
+    summary_rows,
+)
 
 
 def _seed(*ious: float) -> list[dict[str, float]]:
@@ -44,7 +52,39 @@ def test_an_arm_names_an_acquisition_and_optionally_kcenter_batches(tmp_path):
     assert arm_settings("mi") == {"acquisition": "mi"}
     assert arm_settings("mi+kcenter") == {"acquisition": "mi", "diversity": "kcenter"}
     cfg = Config.model_validate({"run_dir": str(tmp_path)})
-    arm = _arm_config(cfg, tmp_path / "compare", "std+kcenter", 1)
+    arm = arm_config(cfg, tmp_path / "compare", "std+kcenter", 1)
     assert (arm.active.acquisition, arm.active.diversity, arm.seed) == ("std", "kcenter", 1)
     assert arm.run_dir == tmp_path / "compare" / "std+kcenter" / "seed_1"
-    assert _arm_config(cfg, tmp_path, "std", 0).active.diversity == "none"  # the config's own
+    assert arm_config(cfg, tmp_path, "std", 0).active.diversity == "none"  # the config's own
+
+
+def test_the_pure_figures_match_the_result_methods():
+    lucky, steady = [_seed(0.99), _seed(0.5, 0.6)], [_seed(0.5, 0.98)] * 2
+    assert fraction_to_reach(steady, "test_iou", 0.98) == pytest.approx(0.2)
+    assert fraction_to_reach(lucky, "test_iou", 0.98) is None
+    assert fraction_to_reach([], "test_iou", 0.98) is None  # no seed: nothing reached
+    assert shared_phases({"lucky": lucky, "steady": steady}) == 1
+    assert area_over_seeds(steady, "test_iou", 0) is None
+    assert area_over_seeds(steady, "test_iou", 2) == (pytest.approx(0.74), pytest.approx(0.0))
+
+
+def test_the_phase_table_puts_each_arm_side_by_side_with_its_spread():
+    rows = phase_table({"a": [_seed(0.4, 0.6), _seed(0.6)], "b": [_seed(0.5, 0.7)]}, "test_iou")
+    assert [r["phase"] for r in rows] == [1, 2]
+    first, second = rows
+    assert first["labeled_fraction"] == pytest.approx(0.1)
+    assert (first["a"], first["a_sd"], first["b"]) == (pytest.approx(0.5), pytest.approx(0.1), pytest.approx(0.5))
+    assert (second["a"], second["a_sd"]) == (pytest.approx(0.6), pytest.approx(0.0))  # the seed that stopped is left out
+
+
+def test_the_summary_says_how_many_seeds_reached_and_what_is_logged():
+    result = _result(lucky=[_seed(0.99), _seed(0.5, 0.6)], steady=[_seed(0.5, 0.98), _seed(0.5, 1.0)])
+    lucky, steady = summary_rows(result, seeds=2)
+    assert lucky == {"acquisition": "lucky", "fraction_to_98pct": "not reached", "fraction_to_98pct_seeds": "1/2",
+                     "fraction_to_100pct": "not reached", "fraction_to_100pct_seeds": "0/2",
+                     "final_test_iou": pytest.approx(0.795), "area_test_iou": pytest.approx(0.745),
+                     "area_test_iou_sd": pytest.approx(0.245)}
+    assert (steady["fraction_to_98pct"], steady["fraction_to_98pct_seeds"]) == (pytest.approx(0.2), "2/2")
+    assert (steady["fraction_to_100pct"], steady["fraction_to_100pct_seeds"]) == ("not reached", "1/2")
+    assert study_metrics(result) == {"full_test_iou": 1.0, "lucky_area_test_iou": pytest.approx(0.745),
+                                     "steady_fraction_to_98pct": pytest.approx(0.2), "steady_area_test_iou": pytest.approx(0.5)}
