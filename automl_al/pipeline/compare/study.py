@@ -29,14 +29,13 @@ from typing import TYPE_CHECKING
 
 from automl_al.active.architecture import resolve_architecture
 from automl_al.active.curves import Row
-from automl_al.active.learner import PrefixedTracker
 from automl_al.active.run import run_active
 from automl_al.config import Config, ConfigError
 from automl_al.models import check_pretrained
 from automl_al.pipeline.compare.arms import arm_config, check_compare_args
 from automl_al.pipeline.compare.output import write_outputs
 from automl_al.pipeline.compare.stats import CompareResult, phase_table, summary_rows
-from automl_al.tracking import NullTracker, Tracker
+from automl_al.tracking import NullTracker, PrefixedTracker, Tracker
 from automl_al.utils import atomic_write_json
 
 if TYPE_CHECKING:
