@@ -13,10 +13,8 @@ The loop knows nothing of models: a :class:`Learner` trains and scores, an
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,9 @@ import numpy as np
 from automl_al.active.crash import crash_point
 from automl_al.active.labels import LabelStore
 from automl_al.active.oracles import Oracle, WaitingForLabels
+from automl_al.active.paths import RunPaths
+from automl_al.active.phase_files import _read_scores, _scores_csv
+from automl_al.active.rows import _PER_CLASS, phase_rows
 from automl_al.active.selection import select_k_center, select_top_k, subsample_pool
 from automl_al.active.state import ActiveState, PhaseState, StateError, StateFile
 from automl_al.active.stopping import Progress, budget_count, query_count, stop_reason
@@ -35,8 +36,6 @@ from automl_al.tracking import NullTracker, Tracker
 from automl_al.utils import atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger(__name__)
-
-_PER_CLASS = re.compile(r"_\d+$")  # "val_iou_1": per-class metrics stay in the state, not the table
 
 ModelKind = Literal["det", "mc"]
 
@@ -90,31 +89,6 @@ def phase_seed(seed: int, phase: int, purpose: str) -> int:
     return int(np.random.SeedSequence([seed, phase, salt]).generate_state(1)[0])
 
 
-@dataclass(frozen=True)
-class RunPaths:
-    """Where the loop keeps its files under the run directory."""
-
-    run_dir: Path
-
-    @property
-    def state_file(self) -> Path:
-        return self.run_dir / "state" / "state.json"
-
-    @property
-    def labels(self) -> Path:
-        return self.run_dir / "state" / "labels"
-
-    @property
-    def report(self) -> Path:
-        return self.run_dir / "active"
-
-    def phase_dir(self, phase: int) -> Path:
-        return self.run_dir / "state" / f"phase_{phase:02d}"
-
-    def relative(self, path: Path) -> str:
-        return str(path.relative_to(self.run_dir))
-
-
 @dataclass
 class ActiveResult:
     """How the run ended: ``finished`` (with a ``stop_reason``) or ``waiting`` for the oracle."""
@@ -134,42 +108,6 @@ class ActiveResult:
     def final_checkpoint(self) -> Path | None:
         trained = [p for p in self.state.phases if p.det_checkpoint]
         return self.run_dir / trained[-1].det_checkpoint if trained else None  # type: ignore[operator]
-
-
-def phase_rows(state: ActiveState) -> list[dict[str, float | int | str]]:
-    """One row per trained phase: labeled count and fraction, metrics, times, query size."""
-    rows: list[dict[str, float | int | str]] = []
-    for p in state.phases:
-        if p.det_checkpoint is None:  # phase 0 (no model) or not trained yet
-            continue
-        row: dict[str, float | int | str] = {
-            "phase": p.phase,
-            "labeled": p.labeled_count,
-            "labeled_fraction": p.labeled_count / state.pool_size if state.pool_size else 0.0,
-            # val_* before test_*, then by name: the same columns whether or not the run resumed
-            # (the state file stores its metrics with sorted keys)
-            **{k: p.metrics[k] for k in sorted(p.metrics, key=lambda k: (not k.startswith("val_"), k)) if not _PER_CLASS.search(k)},
-            "train_seconds": sum(p.train_seconds.values()),
-        }
-        if p.scoring_seconds_per_image is not None:
-            row["scoring_seconds_per_image"] = p.scoring_seconds_per_image
-        row["queried"] = len(p.queried)
-        rows.append(row)
-    return rows
-
-
-def _scores_csv(ids: Sequence[str], scores: Sequence[float | None]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["id", "score"])
-    writer.writerows((i, "" if s is None else repr(float(s))) for i, s in zip(ids, scores, strict=True))
-    return buffer.getvalue()
-
-
-def _read_scores(path: Path) -> tuple[list[str], np.ndarray]:
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    return [r["id"] for r in rows], np.array([float(r["score"]) for r in rows], dtype=np.float64)
 
 
 class ActiveLoop:
