@@ -1,7 +1,7 @@
 """The compare study's numbers: pure functions over phase tables (one list of rows per seed).
 
 An arm's runs are ``Sequence[Sequence[Row]]``: one phase table per seed, each row holding at least
-``labeled_fraction`` and the compared metric (:func:`automl_al.active.loop.phase_rows`). Nothing
+``labeled_fraction`` and the compared metric (:func:`automl_al.active.rows.phase_rows`). Nothing
 here trains, reads or writes, so every figure in ``summary.csv`` is unit-tested on hand-made rows.
 """
 
