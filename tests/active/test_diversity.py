@@ -7,7 +7,12 @@ import pytest
 import torch
 from sklearn.cluster import kmeans_plusplus
 
-from automl_al.active.diversity import badge_embedding, k_center_greedy, kmeans_pp, scaled_embedding
+from automl_al.active.diversity import (
+    badge_embedding,
+    k_center_greedy,
+    kmeans_pp,
+    scaled_embedding,
+)
 from automl_al.active.initial import kmeans_pp_initial
 from automl_al.active.selection import (
     select_badge,
