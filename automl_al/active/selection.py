@@ -75,7 +75,7 @@ def select_k_center(ids: Sequence[str], scores: np.ndarray, features: np.ndarray
     ['a', 'c']
     """
     scores = np.asarray(scores, dtype=np.float64)
-    features = np.asarray(features, dtype=np.float64)
+    features = np.asarray(features)
     if features.ndim != 2 or features.shape[0] != len(ids):
         raise ValueError(f"need one feature row per id: {len(ids)} ids but features of shape {features.shape}")
     order = select_top_k(ids, scores, len(ids), seed=seed)  # checks ids, the scores' shape, NaN and k
@@ -92,7 +92,7 @@ def select_k_center(ids: Sequence[str], scores: np.ndarray, features: np.ndarray
         return []
     position = {i: n for n, i in enumerate(ids)}
     tie_order = np.array([position[i] for i in order])  # argmax over this order breaks ties as top-K does
-    g = scaled_embedding(scores[tie_order], as_points(features[tie_order]))
+    g = scaled_embedding(scores[tie_order], as_points(features)[torch.as_tensor(tie_order)])  # float32 stays float32
     return [order[n] for n in k_center_greedy(g, k, first=0)]
 
 

@@ -15,7 +15,7 @@ file is a valid ``model.encoder_weights`` value for the same encoder, loaded str
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +25,11 @@ from torch.nn import functional as F
 
 from automl_al.models.factory import _classifier_prefixes
 from automl_al.models.features import pooled_features
-from automl_al.utils import atomic_write_bytes
+from automl_al.utils import atomic_write_bytes, cycle_batches
 
 ROTATIONS = 4  # 0, 90, 180, 270 degrees
 PRETEXT_LR = 1e-3
+_EMPTY = "the unlabeled loader yielded no batch; the pool is empty"
 
 
 @dataclass(frozen=True)
@@ -56,19 +57,14 @@ def rotations(images: Tensor) -> list[tuple[Tensor, Tensor]]:
     return groups
 
 
-def _cycle(batches: Iterable[Tensor]) -> Iterator[Tensor]:
-    while True:
-        empty = True
-        for batch in batches:
-            empty = False
-            yield batch[0] if isinstance(batch, (tuple, list)) else batch
-        if empty:
-            raise ValueError("the unlabeled loader yielded no batch; the pool is empty")
+def _images_of(batch: Tensor | Sequence[Tensor]) -> Tensor:
+    """The images of a batch that is either images or ``(images, index)`` (an unlabeled dataset)."""
+    return batch if isinstance(batch, Tensor) else batch[0]
 
 
 def rotation_pretext(
     model: nn.Module,
-    batches: Iterable[Tensor],
+    batches: Iterable[Tensor | Sequence[Tensor]],
     *,
     steps: int,
     lr: float = PRETEXT_LR,
@@ -80,7 +76,7 @@ def rotation_pretext(
     needed) and return its weights. The linear head is seeded by ``seed`` and thrown away."""
     if steps < 1:
         raise ValueError(f"the self-supervised pretext needs steps >= 1, but got {steps}")
-    stream = _cycle(batches)
+    stream = (_images_of(b) for b in cycle_batches(batches, _EMPTY))
     first = next(stream).to(device)
     model.to(device).train()
     with torch.no_grad():

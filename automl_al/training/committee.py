@@ -21,7 +21,7 @@ S3's schedule: trained from scratch every round for a fixed number of steps, Ada
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -32,11 +32,13 @@ from torch.nn import functional as F
 
 from automl_al.config import Task
 from automl_al.training.svgd import stein_gradients_
+from automl_al.utils import cycle_batches
 
 CommitteeMethod = Literal["ensemble", "svgd"]
 COMMITTEE_METHODS: tuple[CommitteeMethod, ...] = ("ensemble", "svgd")
 DICE_SMOOTH = 1e-5  # keeps log(Dice) finite for a class absent from both target and prediction
 S3_LR = 1e-3  # S3, hippocampus
+_EMPTY = "the training loader yielded no batch; the labeled set is empty"
 
 
 def member_seed(seed: int, member: int) -> int:
@@ -118,16 +120,6 @@ class CommitteeTrainer:
         return total.item() / len(self.members)
 
 
-def _cycle(batches: Iterable[tuple[Tensor, Tensor]]) -> Iterator[tuple[Tensor, Tensor]]:
-    while True:
-        empty = True
-        for batch in batches:
-            empty = False
-            yield batch
-        if empty:
-            raise ValueError("the training loader yielded no batch; the labeled set is empty")
-
-
 def fit_committee(
     members: nn.ModuleList,
     batches: Iterable[tuple[Tensor, Tensor]],
@@ -147,7 +139,7 @@ def fit_committee(
     members.to(device)
     trainer = CommitteeTrainer(members, method, torch.optim.Adam(members.parameters(), lr=lr), task, include_background)
     history = []
-    for _, (images, targets) in zip(range(steps), _cycle(batches), strict=False):
+    for _, (images, targets) in zip(range(steps), cycle_batches(batches, _EMPTY), strict=False):
         history.append(trainer.step(images.to(device), targets.to(device)))
     return history
 
