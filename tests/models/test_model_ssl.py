@@ -104,7 +104,8 @@ def test_learned_weights_round_trip_through_a_safetensors_file_into_build_model(
     cfg = ModelConfig(arch="Unet", encoder="resnet18", encoder_depth=3)
     torch.manual_seed(0)
     model = build_model(cfg, "segmentation", 1, 2)
-    result = rotation_pretext(model, [torch.rand(4, 1, 32, 32)], steps=2, seed=0)
+    unlabeled = [(torch.rand(4, 1, 32, 32), torch.arange(4))]  # (image, index), as the pool's loader yields
+    result = rotation_pretext(model, unlabeled, steps=2, seed=0)
     assert len(result.losses) == 2 and all(torch.isfinite(torch.tensor(result.losses)))
     path = tmp_path / "ssl" / "encoder.safetensors"
     save_encoder_weights(path, result.state)
