@@ -84,7 +84,8 @@ def kmeans_pp(points: Tensor, k: int, *, seed: int) -> list[int]:
     greedy k-means++ with 2 + ln k local trials) as long as they are distinct. scikit-learn repeats a
     position once every remaining point coincides with a centre (zero potential); those repeats are
     replaced, in order, by the k-center greedy continuation, so the batch is k different images.
-    O(N * k * D) time, O(N) extra memory (distances of a few candidates at a time).
+    ``k`` beyond the pool returns it all. O(N * k * D) time, O(N) extra memory (distances of a
+    few candidates at a time).
     """
     from sklearn.cluster import kmeans_plusplus  # type: ignore[import-untyped]
 
@@ -97,8 +98,9 @@ def kmeans_pp(points: Tensor, k: int, *, seed: int) -> list[int]:
     _, indices = kmeans_plusplus(points.numpy(), n_clusters=k, random_state=seed)
     picked = list(dict.fromkeys(int(i) for i in indices))
     if len(picked) < k:
+        taken = set(picked)
         rest = k_center_greedy(points, k, centers=points[picked])
-        picked += [i for i in rest if i not in set(picked)][: k - len(picked)]
+        picked += [i for i in rest if i not in taken][: k - len(picked)]
     return picked
 
 
