@@ -227,6 +227,7 @@ def _localizer(template: pydicom.Dataset, series: tuple[str, int, int], iop: lis
     return ds
 
 
+@pytest.mark.filterwarnings("ignore:Invalid value for VR UI")  # Sunnybrook's UIDs; pydicom checks on copy
 def test_localizer_features_come_from_the_first_localizer_of_the_study(shared_data: Path) -> None:
     path = shared_data / "sunnybrook_lv" / "images" / "SCD0000101_0048.dcm"
     real = pydicom.dcmread(path, stop_before_pixels=True)
