@@ -91,6 +91,20 @@ class NullTracker:
         return None
 
 
+class PrefixedTracker:
+    """Passes everything to ``tracker``, prefixing metric names: two fits share one phase run."""
+
+    def __init__(self, tracker: Tracker, prefix: str) -> None:
+        self._tracker = tracker
+        self._prefix = prefix
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        self._tracker.log_metrics({f"{self._prefix}{k}": v for k, v in metrics.items()}, step=step)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tracker, name)
+
+
 class MlflowTracker:
     """MLflow implementation of :class:`Tracker` (fluent API; nested runs by context)."""
 

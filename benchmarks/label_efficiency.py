@@ -1,5 +1,5 @@
 """Label efficiency: the labeled share of the pool each acquisition needs to reach 98 % of the
-full-data Dice, with the project's ``compare`` (:func:`automl_al.active.compare.run_compare`).
+full-data Dice, with the project's ``compare`` (:func:`automl_al.pipeline.compare.run_compare`).
 
 Data: 2-D slices (those with foreground, or all with ``--all-slices``) of the first ``--volumes``
 volumes of MSD Task04 hippocampus (``../shared/data/msd_hippocampus``, linked into a temporary MSD
@@ -56,8 +56,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import RESULTS, SHARED_DATA, command_line, hippocampus_subset, set_threads, write_results  # noqa: E402
 
-from automl_al.active.compare import CompareResult, run_compare  # noqa: E402
 from automl_al.config import Config  # noqa: E402
+from automl_al.pipeline.compare import CompareResult, run_compare  # noqa: E402
 from automl_al.tracking import NullTracker  # noqa: E402
 
 DATA = SHARED_DATA / "msd_hippocampus"

@@ -8,7 +8,7 @@ import yaml
 from run_helpers import class_folder
 
 from automl_al.active.labels import LabelStore
-from automl_al.active.loop import RunPaths
+from automl_al.active.paths import RunPaths
 from automl_al.config import Config
 from automl_al.data import prepare_data
 from automl_al.pipeline.final import train_final

@@ -77,3 +77,23 @@ def test_null_tracker_is_inert():
     with t.start_run("x") as rid:
         t.log_metrics({"a": 1.0})
     assert rid == ""
+
+
+def test_prefixed_tracker_prefixes_metrics_and_passes_the_rest():
+    from automl_al.tracking import PrefixedTracker
+
+    class Recorder(NullTracker):
+        def __init__(self):
+            self.calls = []
+
+        def log_metrics(self, metrics, step=None):
+            self.calls.append(("metrics", dict(metrics), step))
+
+        def set_tags(self, tags):
+            self.calls.append(("tags", dict(tags), None))
+
+    inner = Recorder()
+    tracker = PrefixedTracker(inner, "mc_")
+    tracker.log_metrics({"loss": 1.0}, step=2)
+    tracker.set_tags({"stage": "active"})
+    assert inner.calls == [("metrics", {"mc_loss": 1.0}, 2), ("tags", {"stage": "active"}, None)]

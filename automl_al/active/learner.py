@@ -15,9 +15,8 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -32,7 +31,7 @@ from automl_al.active.scoring import ProbsFn, score_pool
 from automl_al.config import Config
 from automl_al.data.transforms import pair_augment
 from automl_al.models import build_model, mc_probs, pooled_features, verify_mc_dropout
-from automl_al.tracking import Tracker
+from automl_al.tracking import PrefixedTracker, Tracker
 from automl_al.training.checkpoint import load_checkpoint
 from automl_al.training.loaders import eval_loader
 from automl_al.training.supervised import train_supervised
@@ -42,20 +41,6 @@ if TYPE_CHECKING:
     from automl_al.data import PreparedData
 
 log = logging.getLogger(__name__)
-
-
-class PrefixedTracker:
-    """Passes everything to ``tracker``, prefixing metric names: two fits share one phase run."""
-
-    def __init__(self, tracker: Tracker, prefix: str) -> None:
-        self._tracker = tracker
-        self._prefix = prefix
-
-    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        self._tracker.log_metrics({f"{self._prefix}{k}": v for k, v in metrics.items()}, step=step)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._tracker, name)
 
 
 class ModelLearner:

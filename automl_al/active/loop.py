@@ -13,10 +13,7 @@ The loop knows nothing of models: a :class:`Learner` trains and scores, an
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,16 +24,30 @@ import numpy as np
 from automl_al.active.crash import crash_point
 from automl_al.active.labels import LabelStore
 from automl_al.active.oracles import Oracle, WaitingForLabels
+from automl_al.active.paths import RunPaths
+from automl_al.active.phase_files import read_features, read_scores, scores_csv, write_features
+from automl_al.active.rows import phase_rows, without_per_class
 from automl_al.active.selection import select_k_center, select_top_k, subsample_pool
 from automl_al.active.state import ActiveState, PhaseState, StateError, StateFile
 from automl_al.active.stopping import Progress, budget_count, query_count, stop_reason
 from automl_al.config import Config
 from automl_al.tracking import NullTracker, Tracker
-from automl_al.utils import atomic_write_bytes, atomic_write_text
+from automl_al.utils import atomic_write_text
+
+__all__ = [  # RunPaths and phase_rows live in paths.py and rows.py; still importable from here
+    "ActiveLoop",
+    "ActiveResult",
+    "InitialSelector",
+    "Learner",
+    "ModelKind",
+    "RunPaths",
+    "Scored",
+    "Trained",
+    "phase_rows",
+    "phase_seed",
+]
 
 log = logging.getLogger(__name__)
-
-_PER_CLASS = re.compile(r"_\d+$")  # "val_iou_1": per-class metrics stay in the state, not the table
 
 ModelKind = Literal["det", "mc"]
 
@@ -90,31 +101,6 @@ def phase_seed(seed: int, phase: int, purpose: str) -> int:
     return int(np.random.SeedSequence([seed, phase, salt]).generate_state(1)[0])
 
 
-@dataclass(frozen=True)
-class RunPaths:
-    """Where the loop keeps its files under the run directory."""
-
-    run_dir: Path
-
-    @property
-    def state_file(self) -> Path:
-        return self.run_dir / "state" / "state.json"
-
-    @property
-    def labels(self) -> Path:
-        return self.run_dir / "state" / "labels"
-
-    @property
-    def report(self) -> Path:
-        return self.run_dir / "active"
-
-    def phase_dir(self, phase: int) -> Path:
-        return self.run_dir / "state" / f"phase_{phase:02d}"
-
-    def relative(self, path: Path) -> str:
-        return str(path.relative_to(self.run_dir))
-
-
 @dataclass
 class ActiveResult:
     """How the run ended: ``finished`` (with a ``stop_reason``) or ``waiting`` for the oracle."""
@@ -134,42 +120,6 @@ class ActiveResult:
     def final_checkpoint(self) -> Path | None:
         trained = [p for p in self.state.phases if p.det_checkpoint]
         return self.run_dir / trained[-1].det_checkpoint if trained else None  # type: ignore[operator]
-
-
-def phase_rows(state: ActiveState) -> list[dict[str, float | int | str]]:
-    """One row per trained phase: labeled count and fraction, metrics, times, query size."""
-    rows: list[dict[str, float | int | str]] = []
-    for p in state.phases:
-        if p.det_checkpoint is None:  # phase 0 (no model) or not trained yet
-            continue
-        row: dict[str, float | int | str] = {
-            "phase": p.phase,
-            "labeled": p.labeled_count,
-            "labeled_fraction": p.labeled_count / state.pool_size if state.pool_size else 0.0,
-            # val_* before test_*, then by name: the same columns whether or not the run resumed
-            # (the state file stores its metrics with sorted keys)
-            **{k: p.metrics[k] for k in sorted(p.metrics, key=lambda k: (not k.startswith("val_"), k)) if not _PER_CLASS.search(k)},
-            "train_seconds": sum(p.train_seconds.values()),
-        }
-        if p.scoring_seconds_per_image is not None:
-            row["scoring_seconds_per_image"] = p.scoring_seconds_per_image
-        row["queried"] = len(p.queried)
-        rows.append(row)
-    return rows
-
-
-def _scores_csv(ids: Sequence[str], scores: Sequence[float | None]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["id", "score"])
-    writer.writerows((i, "" if s is None else repr(float(s))) for i, s in zip(ids, scores, strict=True))
-    return buffer.getvalue()
-
-
-def _read_scores(path: Path) -> tuple[list[str], np.ndarray]:
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    return [r["id"] for r in rows], np.array([float(r["score"]) for r in rows], dtype=np.float64)
 
 
 class ActiveLoop:
@@ -344,7 +294,7 @@ class ActiveLoop:
         phase.metrics = dict(trained.metrics)
         phase.train_seconds["det"] = trained.seconds
         self._mark(phase, "trained-det")
-        shown = ", ".join(f"{k} {v:.4f}" for k, v in phase.metrics.items() if not _PER_CLASS.search(k))
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in without_per_class(phase.metrics).items())
         log.info("phase %d: %s (trained in %.1f s)", phase.phase, shown or "no metrics", trained.seconds)
         self.tracker.log_metrics(
             {
@@ -380,26 +330,21 @@ class ActiveLoop:
         if self.active.diversity == "kcenter":
             if scored.features is None or scored.features.shape[0] != len(scored.ids):
                 raise RuntimeError("active.diversity kcenter: the learner returned no feature row per scored image")
-            buffer = io.BytesIO()
-            np.save(buffer, scored.features.astype(np.float32), allow_pickle=False)
-            atomic_write_bytes(self._features_file(phase), buffer.getvalue())  # before "scored": resume reads it
-        path = self.paths.phase_dir(phase.phase) / "scores.csv"
-        atomic_write_text(path, _scores_csv(scored.ids, scored.scores.tolist()))
+            write_features(self.paths.features(phase.phase), scored.features)  # before "scored": resume reads it
+        path = self.paths.scores(phase.phase)
+        atomic_write_text(path, scores_csv(scored.ids, scored.scores.tolist()))
         phase.scores_file = self.paths.relative(path)
         phase.scored_count = len(scored.ids)
         phase.scoring_seconds_per_image = scored.seconds_per_image
         self._mark(phase, "scored")
         self.tracker.log_metrics({"scoring_seconds_per_image": scored.seconds_per_image}, step=phase.phase)
 
-    def _features_file(self, phase: PhaseState) -> Path:
-        return self.paths.phase_dir(phase.phase) / "features.npy"  # rows in scores.csv's order
-
     def _query(self, phase: PhaseState) -> None:
-        ids, scores = _read_scores(self.paths.run_dir / phase.scores_file)  # type: ignore[operator]
+        ids, scores = read_scores(self.paths.run_dir / phase.scores_file)  # type: ignore[operator]
         k = query_count(self.active, len(self.state.labeled), len(self._unlabeled()), len(self.pool_ids))
         seed = phase_seed(self.cfg.seed, phase.phase, "ties")
         if self.active.diversity == "kcenter":
-            features = np.load(self._features_file(phase), allow_pickle=False)
+            features = read_features(self.paths.features(phase.phase))
             chosen = select_k_center(ids, scores, features, k, seed=seed)
         else:
             chosen = select_top_k(ids, scores, k, seed=seed)
@@ -408,7 +353,7 @@ class ActiveLoop:
         phase.query_scores = [by_id[i] for i in chosen]
         self._mark(phase, "queried")
         log.info("phase %d: asking the %s oracle for %d images", phase.phase, self.oracle.name, len(chosen))
-        self.tracker.log_text(_scores_csv(phase.queried, phase.query_scores), "queries.csv")
+        self.tracker.log_text(scores_csv(phase.queried, phase.query_scores), "queries.csv")
 
     def _label(self, phase: PhaseState) -> None:
         labels = self.oracle.request(phase.phase, phase.queried, phase.query_scores)

@@ -17,8 +17,9 @@ from automl_al.active.architecture import resolve_architecture
 from automl_al.active.initial import kmeans_pp_initial, random_initial
 from automl_al.active.labels import LabelStore
 from automl_al.active.learner import ModelLearner
-from automl_al.active.loop import ActiveLoop, ActiveResult, InitialSelector, RunPaths
+from automl_al.active.loop import ActiveLoop, ActiveResult, InitialSelector
 from automl_al.active.oracles import Oracle, create_oracle
+from automl_al.active.paths import RunPaths
 from automl_al.active.summary import write_summary
 from automl_al.config import Config, ConfigError, save_config
 from automl_al.models import check_pretrained

@@ -29,8 +29,8 @@ class CompareCommand(Command):
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     def run(self, args: argparse.Namespace) -> int:
-        from automl_al.active.compare import check_compare_args, run_compare
         from automl_al.active.curves import table_markdown
+        from automl_al.pipeline.compare import check_compare_args, run_compare
         from automl_al.tracking import make_tracker
 
         cfg = config_from_args(args)

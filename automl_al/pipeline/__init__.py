@@ -121,7 +121,7 @@ def run_pipeline(cfg: Config, *, tracker: Tracker | None = None, workers: int = 
 
 def _labeled_ids(cfg: Config) -> list[str]:
     """Every id the oracle labeled during active learning (read back from its state file)."""
-    from automl_al.active.loop import RunPaths
+    from automl_al.active.paths import RunPaths
     from automl_al.active.state import StateFile as ActiveStateFile
 
     return ActiveStateFile(RunPaths(Path(cfg.run_dir)).state_file).load().labeled_ids()

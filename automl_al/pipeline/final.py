@@ -17,7 +17,7 @@ from torch import nn
 
 from automl_al.active.architecture import resolve_architecture
 from automl_al.active.labels import LabelStore, OverlayDataset
-from automl_al.active.loop import RunPaths
+from automl_al.active.paths import RunPaths
 from automl_al.config import Config, save_config, with_class_names
 from automl_al.data.transforms import pair_augment
 from automl_al.predict.uncertainty import probs_and_uncertainty, uncertainty_method

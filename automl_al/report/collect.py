@@ -62,7 +62,8 @@ def _main_metric(task: str) -> str:
 
 
 def _active_rows(run_dir: Path) -> list[Row]:
-    from automl_al.active.loop import RunPaths, phase_rows
+    from automl_al.active.paths import RunPaths
+    from automl_al.active.rows import phase_rows
     from automl_al.active.state import StateFile
 
     state_file = StateFile(RunPaths(run_dir).state_file)

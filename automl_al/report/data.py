@@ -52,7 +52,7 @@ class ReportData:
     leaderboard: list[Row] = field(default_factory=list)
     score_name: str = "score"
     # Acquisition function -> one phase table per seed; rows hold ``labeled_fraction`` and
-    # ``curve_metric`` (the per-phase rows of :func:`automl_al.active.loop.phase_rows`).
+    # ``curve_metric`` (the per-phase rows of :func:`automl_al.active.rows.phase_rows`).
     curves: dict[str, list[list[Row]]] = field(default_factory=dict)
     curve_metric: str = "test_iou"
     # One row per active-learning phase (any columns).

@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from e2e_config import write_demo_config
 
-from automl_al.active import compare as compare_module
 from automl_al.active.curves import first_reaching
 from automl_al.active.state import StateFile
 from automl_al.cli import main
-from e2e_config import write_demo_config
+from automl_al.pipeline.compare import study as compare_module
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,8 @@ import pytest
 
 from automl_al.active.labels import LabelStore
 from automl_al.active.learner import ModelLearner
-from automl_al.active.loop import RunPaths, phase_seed
+from automl_al.active.loop import phase_seed
+from automl_al.active.paths import RunPaths
 from automl_al.active.run import run_active
 from automl_al.active.selection import select_k_center, select_top_k
 from automl_al.active.state import StateFile

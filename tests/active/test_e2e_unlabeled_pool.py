@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from automl_al.active.compare import run_compare
-from automl_al.active.loop import RunPaths
+from automl_al.active.paths import RunPaths
 from automl_al.active.run import run_active
 from automl_al.active.state import StateFile
 from automl_al.config import Config, ConfigError
 from automl_al.data import prepare_data
+from automl_al.pipeline.compare import run_compare
 
 pytestmark = pytest.mark.slow
 
