@@ -22,10 +22,10 @@ if TYPE_CHECKING:
 
     from automl_al.active.acquisition.reductions import Reduction
     from automl_al.active.acquisition.registry import AcquisitionFactory
-    from automl_al.active.diversity import Diversity
+    from automl_al.active.batch import Diversity
     from automl_al.active.initial import InitialStrategy
+    from automl_al.active.loop import ScheduleFactory
     from automl_al.active.oracles import OracleFactory
-    from automl_al.active.schedules import QuerySchedule
     from automl_al.active.uncertainty import UncertaintySource
     from automl_al.data.sources import Source
     from automl_al.models.dropout import DropoutPlacement
@@ -61,12 +61,12 @@ REDUCTIONS: Registry[Reduction] = Registry(
 INITIAL_STRATEGIES: Registry[InitialStrategy] = Registry(
     "initial strategy", "active.initial_strategy", providers=["automl_al.active.initial"]
 )
-DIVERSITIES: Registry[Diversity] = Registry("batch diversity", "active.diversity", providers=["automl_al.active.diversity"])
+DIVERSITIES: Registry[Diversity] = Registry("batch diversity", "active.diversity", providers=["automl_al.active.batch"])
 ORACLES: Registry[OracleFactory] = Registry("oracle", "active.oracle", providers=["automl_al.active.oracles"])
 UNCERTAINTIES: Registry[UncertaintySource] = Registry(
     "uncertainty source", "active.uncertainty", providers=["automl_al.active.uncertainty"]
 )
-SCHEDULES: Registry[QuerySchedule] = Registry("query schedule", "active.schedule", providers=["automl_al.active.schedules"])
+SCHEDULES: Registry[ScheduleFactory] = Registry("query schedule", "active.schedule", providers=["automl_al.active.loop"])
 
 ALL: dict[str, Registry[Any]] = {
     "data.source": SOURCES,

@@ -1,13 +1,12 @@
-"""The initial labeled set (``active.initial_strategy``): random by seed, or k-means++ seeding over
-encoder features (S4).
+"""The initial labeled set: random by seed, or k-means++ seeding over encoder features (S4).
 
 k-means++ (sklearn's ``kmeans_plusplus``) spreads the first labels over the image distribution:
 each next pick is drawn with probability proportional to its squared distance to the nearest one
 already picked, on global-average-pooled encoder features.
 
-A strategy is registered in ``INITIAL_STRATEGIES`` as ``(candidates, k, seed, embed) -> ids``;
-``embed(ids, seed) -> features [N, D]`` is only called by strategies that need features, so a
-random start never builds a model.
+A strategy is registered in ``INITIAL_STRATEGIES`` (``active.initial_strategy``) as
+``(candidates, k, seed, embed) -> ids``; ``embed(ids, seed) -> features [N, D]`` is only called by
+strategies that need features, so a random start never builds a model.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from automl_al.active.selection import select_kmeans_pp
 from automl_al.registries import INITIAL_STRATEGIES
 
 Embed = Callable[[list[str], int], np.ndarray]  # (ids, seed) -> features [N, D], one row per id
@@ -36,15 +36,10 @@ def random_initial(candidates: Sequence[str], k: int, seed: int) -> list[str]:
 
 def kmeans_pp_initial(features: np.ndarray, candidates: Sequence[str], k: int, seed: int) -> list[str]:
     """``k`` ids chosen by k-means++ seeding over ``features [N, D]`` (one row per candidate)."""
-    from sklearn.cluster import kmeans_plusplus
-
     _check(candidates, k)
     if features.shape[0] != len(candidates):
         raise ValueError(f"need one feature row per candidate: {features.shape[0]} rows for {len(candidates)} ids")
-    if k == 0:
-        return []
-    _, indices = kmeans_plusplus(np.asarray(features, dtype=np.float64), n_clusters=k, random_state=seed)
-    return [candidates[i] for i in indices]
+    return select_kmeans_pp(candidates, np.asarray(features, dtype=np.float64), k, seed=seed)
 
 
 @INITIAL_STRATEGIES.register("random")

@@ -31,7 +31,7 @@ from automl_al.active.selection import subsample_pool
 from automl_al.active.state import ActiveState, PhaseState, StateError, StateFile
 from automl_al.active.stopping import Progress, budget_count, query_count, stop_reason
 from automl_al.config import Config
-from automl_al.registries import DIVERSITIES
+from automl_al.registries import DIVERSITIES, SCHEDULES
 from automl_al.tracking import NullTracker, Tracker
 from automl_al.utils import atomic_write_text
 
@@ -362,3 +362,16 @@ class ActiveLoop:
         self.store.put({i: labels[i] for i in phase.queried})
         self.state.add_labels(phase.phase, phase.queried, phase.query_scores)
         self._mark(phase, "labeled")
+
+
+class QueryRun(Protocol):
+    """What an ``active.schedule`` entry builds: one run, started or resumed by ``run()``."""
+
+    def run(self) -> ActiveResult: ...
+
+
+# An active.schedule entry: called with ActiveLoop's constructor arguments. "phases" is this loop;
+# a schedule that queries inside one continuous training run registers beside it.
+ScheduleFactory = Callable[..., QueryRun]
+
+SCHEDULES.register("phases", ActiveLoop)
