@@ -64,7 +64,7 @@ ARCH_KEYS = {
     "encoder_depth": "model.encoder_depth",
     "image_size": "data.image_size",
 }
-SHIPPED_SPACES = Path(__file__).resolve().parents[2] / "search_spaces"
+SHIPPED_SPACES = Path(__file__).resolve().parents[3] / "search_spaces"
 TOP_KEYS = ("task", "description", "architecture", "valid_architectures", "params")
 SEARCHABLE_SECTIONS = ("model", "train")
 
