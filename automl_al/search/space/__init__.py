@@ -29,23 +29,21 @@ Classification spaces list timm model names under ``architecture.encoder`` only.
 
 Only ``model.*`` and ``train.*`` keys may be searched: data preprocessing and splits must be the same
 for every trial (except the image size, which is part of the architecture) so scores compare.
+
+One job per module: ``schema`` (the file's shape, a pydantic model), ``compile`` (reading a file and
+checking its values against the config and the model rules), ``sampling`` (:class:`SearchSpace`:
+what Optuna sees and suggests), ``encoding`` (the architecture's parameter names), ``apply``
+(dotted keys -> config) and ``shipped`` (finding the shipped spaces).
 """
 
 from __future__ import annotations
 
 from automl_al.search.space.apply import apply_params
-from automl_al.search.space.compile import (
-    ARCH_KEYS,
-    SEARCHABLE_SECTIONS,
-    TOP_KEYS,
-    Compatibility,
-    SearchSpaceError,
-    load_space,
-    model_rules,
-)
+from automl_al.search.space.compile import TOP_KEYS, Compatibility, load_space, model_rules, read_space_file
 from automl_al.search.space.encoding import ARCHITECTURE_PARAM, MAX_PARAM_NAME
 from automl_al.search.space.sampling import SearchSpace
-from automl_al.search.space.shipped import SHIPPED_SPACES, resolve_space_path
+from automl_al.search.space.schema import ARCH_KEYS, SEARCHABLE_SECTIONS, SearchSpaceError, SpaceFile
+from automl_al.search.space.shipped import SHIPPED_SPACES, resolve_space_path, shipped_space_names
 
 __all__ = [
     "ARCHITECTURE_PARAM",
@@ -57,8 +55,11 @@ __all__ = [
     "Compatibility",
     "SearchSpace",
     "SearchSpaceError",
+    "SpaceFile",
     "apply_params",
     "load_space",
     "model_rules",
+    "read_space_file",
     "resolve_space_path",
+    "shipped_space_names",
 ]

@@ -1,4 +1,6 @@
-"""Loading a search-space file: validation (every error names the file and the key) and compiling."""
+"""Compiling a search-space file: read it, check its shape (:mod:`.schema`), then what its values
+mean: each value must be one the config accepts, and the architecture's combinations are those the
+model rules accept. The result is a :class:`~automl_al.search.space.sampling.SearchSpace`."""
 
 from __future__ import annotations
 
@@ -11,27 +13,15 @@ import yaml
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
 from automl_al.config import Config, Task
-from automl_al.errors import AutomlAlError
 from automl_al.search.space.apply import apply_params
 from automl_al.search.space.sampling import SearchSpace
-from automl_al.search.space.shipped import SHIPPED_SPACES
+from automl_al.search.space.schema import ARCH_KEYS, Range, SearchSpaceError, SpaceFile, parse_space_file
+from automl_al.search.space.shipped import shipped_space_names
 
-# Architecture dimension (file key) -> dotted config key.
-ARCH_KEYS = {
-    "arch": "model.arch",
-    "encoder": "model.encoder",
-    "encoder_depth": "model.encoder_depth",
-    "image_size": "data.image_size",
-}
-TOP_KEYS = ("task", "description", "architecture", "valid_architectures", "params")
-SEARCHABLE_SECTIONS = ("model", "train")
+TOP_KEYS = tuple(SpaceFile.model_fields)
 
 # (task, arch or None, encoder, encoder_depth, image_size (h, w)) -> usable?
 Compatibility = Callable[[Task, "str | None", str, int, "tuple[int, int]"], bool]
-
-
-class SearchSpaceError(AutomlAlError, ValueError):
-    """A search-space file is invalid; the message names the file and the key."""
 
 
 def model_rules(task: Task, arch: str | None, encoder: str, depth: int, size: tuple[int, int]) -> bool:
@@ -43,49 +33,32 @@ def model_rules(task: Task, arch: str | None, encoder: str, depth: int, size: tu
     return rules.is_compatible(arch, encoder, encoder_depth=depth, image_size=size)
 
 
-class _Loader:
-    """Validates one file; every error names the file and the key."""
+def read_space_file(path: Path) -> dict[str, Any]:
+    """The YAML mapping in ``path``; a missing file lists the shipped spaces."""
+    if not path.is_file():
+        shipped = ", ".join(shipped_space_names())
+        raise SearchSpaceError(f"{path}: search-space file not found (set search.space; shipped spaces: {shipped})")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise SearchSpaceError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise SearchSpaceError(f"{path}: top level must be a mapping with keys {', '.join(TOP_KEYS)}")
+    return raw
+
+
+class _Compiler:
+    """Checks one schema-valid file's values against the config and the model rules."""
 
     def __init__(self, path: Path, base: Config, compatible: Compatibility) -> None:
         self.path = path
         self.compatible = compatible
-        self.raw = self._read()
-        self.task: Task = self._task()
+        self.file = parse_space_file(read_space_file(path), path)
+        self.task: Task = self.file.task
         self.base = base.model_copy(update={"task": self.task})
 
     def fail(self, key: str, msg: str) -> SearchSpaceError:
         return SearchSpaceError(f"{self.path}: {key}: {msg}")
-
-    def _read(self) -> dict[str, Any]:
-        if not self.path.is_file():
-            shipped = ", ".join(sorted(p.name for p in SHIPPED_SPACES.glob("*.yaml")))
-            raise SearchSpaceError(f"{self.path}: search-space file not found (set search.space; shipped spaces: {shipped})")
-        try:
-            raw = yaml.safe_load(self.path.read_text())
-        except yaml.YAMLError as e:
-            raise SearchSpaceError(f"{self.path}: not valid YAML: {e}") from None
-        if not isinstance(raw, dict):
-            raise SearchSpaceError(f"{self.path}: top level must be a mapping with keys {', '.join(TOP_KEYS)}")
-        for key in raw:
-            if key not in TOP_KEYS:
-                raise self.fail(str(key), f"unknown key; valid keys: {', '.join(TOP_KEYS)}")
-        return raw
-
-    def _task(self) -> Task:
-        task = self.raw.get("task", "segmentation")
-        if task not in ("segmentation", "classification"):
-            raise self.fail("task", f"must be 'segmentation' or 'classification', got {task!r}")
-        return task
-
-    def _choices(self, key: str, value: Any) -> list[Any]:
-        if not isinstance(value, list) or not value:
-            raise self.fail(key, f"must be a non-empty list of values, got {value!r}")
-        if len(set(map(repr, value))) != len(value):
-            raise self.fail(key, f"lists a value twice: {value}")
-        for v in value:
-            if v is not None and not isinstance(v, bool | int | float | str):
-                raise self.fail(key, f"choices must be numbers, strings, booleans or null, got {v!r}")
-        return value
 
     def _check_values(self, key: str, dotted: str, values: list[Any]) -> None:
         for v in values:
@@ -95,23 +68,10 @@ class _Loader:
                 raise self.fail(key, f"value {v!r} is not accepted: {e}") from None
 
     def architectures(self) -> dict[str, dict[str, Any]]:
-        section = self.raw.get("architecture")
-        if not isinstance(section, dict):
-            raise self.fail("architecture", "must be a mapping with arch/encoder lists (as in search_spaces/segmentation-cpu.yaml)")
-        allowed = ("encoder", "image_size") if self.task == "classification" else tuple(ARCH_KEYS)
-        for key in section:
-            if key not in allowed:
-                raise self.fail(f"architecture.{key}", f"unknown key for a {self.task} space; valid keys: {', '.join(allowed)}")
-        required = ("encoder",) if self.task == "classification" else ("arch", "encoder")
-        for key in required:
-            if key not in section:
-                raise self.fail(f"architecture.{key}", "is required")
-        dims: dict[str, list[Any]] = {}
-        for key, value in section.items():
-            values = self._choices(f"architecture.{key}", value)
+        dims: dict[str, list[Any]] = {str(k): v for k, v in self.file.architecture.items()}  # the file's order
+        for key, values in dims.items():
             sizes = [[v, v] if isinstance(v, int) and not isinstance(v, bool) else v for v in values]
             self._check_values(f"architecture.{key}", ARCH_KEYS[key], sizes if key == "image_size" else values)
-            dims[key] = values
         return self._valid(dims)
 
     def _valid(self, dims: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
@@ -120,7 +80,7 @@ class _Loader:
         for combo in itertools.product(*dims.values()):
             point = dict(zip(dims, combo, strict=True))
             size = point.get("image_size")
-            hw = (size, size) if size is not None else tuple(size0)
+            hw = (size, size) if size is not None else (size0[0], size0[1])
             arch = point.get("arch") if self.task == "segmentation" else None
             depth = point.get("encoder_depth", model.encoder_depth)
             if not self.compatible(self.task, arch, point["encoder"], depth, hw):
@@ -136,7 +96,7 @@ class _Loader:
             out[label] = values
         if not out:
             raise self.fail("architecture", "no combination is accepted by the model rules; add compatible choices")
-        expected = self.raw.get("valid_architectures")
+        expected = self.file.valid_architectures
         if expected is not None and expected != len(out):
             raise self.fail(
                 "valid_architectures",
@@ -145,34 +105,13 @@ class _Loader:
         return out
 
     def params(self) -> dict[str, BaseDistribution]:
-        section = self.raw.get("params") or {}
-        if not isinstance(section, dict):
-            raise self.fail("params", "must be a mapping of dotted config keys (train.lr) to a list or a range")
-        out: dict[str, BaseDistribution] = {}
-        for key, spec in section.items():
-            key = str(key)
-            where = f"params.{key}"
-            if key in ARCH_KEYS.values():
-                raise self.fail(where, "is part of the architecture: list it under architecture: instead")
-            if key.split(".")[0] not in SEARCHABLE_SECTIONS or "." not in key:
-                raise self.fail(where, f"only {', '.join(s + '.*' for s in SEARCHABLE_SECTIONS)} keys can be searched")
-            out[key] = self._distribution(where, key, spec)
-        return out
+        return {key: self._distribution(f"params.{key}", key, spec) for key, spec in self.file.params.items()}
 
-    def _distribution(self, where: str, key: str, spec: Any) -> BaseDistribution:
+    def _distribution(self, where: str, key: str, spec: list[Any] | Range) -> BaseDistribution:
         if isinstance(spec, list):
-            values = self._choices(where, spec)
-            self._check_values(where, key, values)
-            return CategoricalDistribution(values)
-        if not isinstance(spec, dict) or not {"low", "high"} <= set(spec) or set(spec) - {"low", "high", "log", "step"}:
-            raise self.fail(where, f"must be a list of values or {{low, high[, log][, step]}}, got {spec!r}")
-        low, high, log, step = spec["low"], spec["high"], bool(spec.get("log", False)), spec.get("step")
-        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in (low, high)):
-            raise self.fail(where, f"low and high must be numbers, got {low!r} and {high!r}")
-        if low >= high:
-            raise self.fail(where, f"low must be below high, got low={low}, high={high}")
-        if log and (low <= 0 or step is not None):
-            raise self.fail(where, "a log range needs low > 0 and no step")
+            self._check_values(where, key, spec)
+            return CategoricalDistribution(spec)
+        low, high, log, step = spec.low, spec.high, spec.log, spec.step
         self._check_values(where, key, [low, high])
         try:
             if isinstance(low, int) and isinstance(high, int) and (step is None or isinstance(step, int)):
@@ -191,8 +130,7 @@ def load_space(
     the built-in defaults); ``compatible`` defaults to the model factory's rules (:func:`model_rules`).
     """
     path = Path(path)
-    loader = _Loader(path, base or Config(), compatible or model_rules)
-    architectures = loader.architectures()
-    params = loader.params()
-    description = str(loader.raw.get("description", "")).strip()
-    return SearchSpace(path, loader.task, architectures, params, description)
+    compiler = _Compiler(path, base or Config(), compatible or model_rules)
+    architectures = compiler.architectures()
+    params = compiler.params()
+    return SearchSpace(path, compiler.task, architectures, params, compiler.file.description.strip())

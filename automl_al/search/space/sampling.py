@@ -1,10 +1,11 @@
-"""A compiled search space: Optuna distributions, grid, fingerprint, suggesting and decoding points."""
+"""A compiled search space as Optuna sees it: distributions, grid, fingerprint, and the trial
+suggestions decoded back to dotted config values."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from optuna.distributions import (
 )
 
 from automl_al.config import Task
-from automl_al.search.space.encoding import ARCHITECTURE_PARAM, _choice, _factor_name
+from automl_al.search.space.encoding import ARCHITECTURE_PARAM, walk_factors
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class SearchSpace:
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
         """Sample one point; returns dotted config keys -> values."""
         if self.by_factor:
-            out = self._walk_factors(trial.suggest_categorical)
+            out = walk_factors(self.architectures, trial.suggest_categorical)
             out.update({name: _suggest(trial, name, dist) for name, dist in self.params.items()})
             return out
         return self.decode({name: _suggest(trial, name, dist) for name, dist in self.distributions.items()})
@@ -85,21 +86,10 @@ class SearchSpace:
         if ARCHITECTURE_PARAM in params:
             out = dict(self.architectures[params[ARCHITECTURE_PARAM]])
         else:
-            out = self._walk_factors(lambda name, choices: params[name])
+            out = walk_factors(self.architectures, lambda name, choices: params[name])
         out.update({k: v for k, v in params.items() if k in self.params})
         return out
 
-    def _walk_factors(self, pick: Callable[[str, list[Any]], Any]) -> dict[str, Any]:
-        """Pick each architecture factor in turn among the values still valid with those picked."""
-        remaining = list(self.architectures.values())
-        for key in remaining[0]:
-            every = list(dict.fromkeys(_choice(a[key]) for a in self.architectures.values()))
-            if len(every) == 1:
-                continue
-            valid = [c for c in every if any(_choice(a[key]) == c for a in remaining)]
-            picked = pick(_factor_name(key, every, valid), valid)
-            remaining = [a for a in remaining if _choice(a[key]) == picked]
-        return dict(remaining[0])
 
 
 def _product(values: Any) -> int:

@@ -7,6 +7,11 @@ from pathlib import Path
 SHIPPED_SPACES = Path(__file__).resolve().parents[3] / "search_spaces"
 
 
+def shipped_space_names() -> list[str]:
+    """The file names of the shipped spaces, sorted (what a "not found" error lists)."""
+    return sorted(p.name for p in SHIPPED_SPACES.glob("*.yaml"))
+
+
 def resolve_space_path(path: str | Path) -> Path:
     """``path`` as given if it exists, else the shipped space of that file name (so
     ``search.space: search_spaces/segmentation-cpu.yaml`` works from any directory)."""
