@@ -9,8 +9,8 @@ Why this shape: volumes and multi-frame files expand, so the sample count is unk
 end; records are streamed into the ``.npy`` files behind a reserved header that is filled in
 when the count is known, and never held in memory together. The whole folder is built under a
 temporary name and renamed into place, so a crash or a concurrent worker never leaves a half
-cache that looks complete. The fingerprint hashes the data config (minus split/augmentation
-settings, which do not change decoded pixels), the task, and the data files' sizes and mtimes.
+cache that looks complete. The folder's name is the data's fingerprint (:mod:`.fingerprint`); a
+complete folder is opened as :class:`~automl_al.data.prepared.PreparedData`.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from automl_al.data.records import DataError
 from automl_al.data.sources import SOURCES
 from automl_al.data.validation import RecordChecker
 from automl_al.utils import atomic_write_json, atomic_write_text, progress_bar
+
+__all__ = ["UNLABELED_CLASS", "UNLABELED_MASK", "PreparedData", "fingerprint", "load_prepared", "prepare_data"]
 
 log = logging.getLogger(__name__)
 

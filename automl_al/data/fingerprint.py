@@ -1,4 +1,9 @@
-"""The data cache's fingerprint: a hash of everything that changes the decoded arrays."""
+"""The data cache's fingerprint: a hash of everything that changes the decoded arrays.
+
+It hashes the data config (minus split/augmentation settings, which do not change decoded
+pixels), the task, and the data files' sizes and mtimes, so editing a file or a decoding setting
+decodes again while a new seed or split reuses the cache.
+"""
 
 from __future__ import annotations
 

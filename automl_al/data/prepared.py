@@ -1,4 +1,9 @@
-"""``PreparedData``: the data layer's main API, a decoded dataset opened from its cache folder."""
+"""``PreparedData``: the data layer's main API, a decoded dataset opened from its cache folder.
+
+Images are memory-mapped, never loaded whole; labels are read only through methods that refuse
+an unlabeled id (:meth:`PreparedData.targets_for`, :meth:`PreparedData.dataset`), so the active
+loop's pool is scored without ever reading a pool label.
+"""
 
 from __future__ import annotations
 
