@@ -6,8 +6,9 @@ import json
 import os
 import random
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     import torch
     from tqdm import tqdm
 
+
+T = TypeVar("T")
 
 # The libraries whose versions decide a run's numbers (reported by --version, tagged on MLflow runs).
 KEY_LIBRARIES = ("torch", "torchvision", "segmentation-models-pytorch", "timm", "optuna", "mlflow", "albumentations")
@@ -110,3 +113,15 @@ def select_device(preference: str = "auto") -> torch.device:
     if preference == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise RuntimeError("train.device is 'mps' but MPS is not available; use 'auto' or 'cpu'")
     return torch.device(preference)
+
+
+def cycle_batches(batches: Iterable[T], empty_message: str) -> Iterator[T]:
+    """``batches`` (a loader: reshuffled per pass) over and over, for training by a fixed number of
+    steps; ``ValueError(empty_message)`` if a pass yields nothing, instead of looping forever."""
+    while True:
+        empty = True
+        for batch in batches:
+            empty = False
+            yield batch
+        if empty:
+            raise ValueError(empty_message)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from automl_al.active.selection import select_kmeans_pp
+
 
 def _check(candidates: Sequence[str], k: int) -> None:
     if k < 0 or k > len(candidates):
@@ -26,12 +28,7 @@ def random_initial(candidates: Sequence[str], k: int, seed: int) -> list[str]:
 
 def kmeans_pp_initial(features: np.ndarray, candidates: Sequence[str], k: int, seed: int) -> list[str]:
     """``k`` ids chosen by k-means++ seeding over ``features [N, D]`` (one row per candidate)."""
-    from sklearn.cluster import kmeans_plusplus
-
     _check(candidates, k)
     if features.shape[0] != len(candidates):
         raise ValueError(f"need one feature row per candidate: {features.shape[0]} rows for {len(candidates)} ids")
-    if k == 0:
-        return []
-    _, indices = kmeans_plusplus(np.asarray(features, dtype=np.float64), n_clusters=k, random_state=seed)
-    return [candidates[i] for i in indices]
+    return select_kmeans_pp(candidates, np.asarray(features, dtype=np.float64), k, seed=seed)
