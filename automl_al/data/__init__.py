@@ -7,8 +7,10 @@ Example:
     >>> image, mask = prepared.dataset(prepared.splits["val"])[0]  # doctest: +SKIP
 """
 
-from automl_al.data.cache import PreparedData, fingerprint, prepare_data
+from automl_al.data.cache import prepare_data
+from automl_al.data.fingerprint import fingerprint
 from automl_al.data.layout import detect_layout, format_summary, summarize
+from automl_al.data.prepared import PreparedData
 from automl_al.data.problems import Problems
 from automl_al.data.records import BadFileError, DataError, Decoded, Record
 from automl_al.data.sources import SOURCES

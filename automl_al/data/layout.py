@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from automl_al.data.cache import UNLABELED_MASK, PreparedData
+from automl_al.data.cache import UNLABELED_MASK
+from automl_al.data.prepared import PreparedData
 from automl_al.data.records import DataError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm"}
